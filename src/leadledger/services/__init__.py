@@ -1,0 +1,1 @@
+"""Use cases: each takes an engine (or connection), the active policy and `now`."""

@@ -1,0 +1,1 @@
+"""Storage: the SQLAlchemy schema, migrations, bulk loading and set-based queries."""

@@ -1,0 +1,116 @@
+"""Per-contact activity aggregates: maintained incrementally, rebuilt when the half-life changes.
+
+With λ = ln 2 / half-life and a fixed anchor t0, an event at t_i contributes
+exp(λ·(t_i − t0)) to its type's `_w` column; the score as of `now` multiplies by
+exp(−λ·(now − t0)). So a full rescore reads one row per contact, not every event.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, select
+
+from leadledger.domain.records import TWO_WAY_BY_DEFAULT
+from leadledger.store.bulk import is_postgres
+from leadledger.store.db import from_db
+from leadledger.store.schema import ACTIVITY_TYPES, meta
+
+SECONDS_PER_DAY = 86_400.0
+
+
+def get_meta(conn: Connection, key: str) -> str | None:
+    """A value from the meta table."""
+    return conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar_one_or_none()
+
+
+def set_meta(conn: Connection, key: str, value: str) -> None:
+    """Insert or replace a meta value."""
+    conn.execute(meta.delete().where(meta.c.key == key))
+    conn.execute(meta.insert().values(key=key, value=value))
+
+
+def decay_params(conn: Connection) -> tuple[datetime, float]:
+    """The anchor time and half-life (days) the stored `_w` sums were built with."""
+    anchor = get_meta(conn, "activity_anchor")
+    half_life = get_meta(conn, "activity_half_life_days")
+    if anchor is None or half_life is None:
+        raise RuntimeError("database not initialised: run `leadledger init`")
+    ts = from_db(anchor)
+    assert ts is not None
+    return ts, float(half_life)
+
+
+def rate(half_life_days: float) -> float:
+    """λ per second."""
+    return math.log(2) / (half_life_days * SECONDS_PER_DAY)
+
+
+def now_factor(conn: Connection, now: datetime) -> tuple[float, float]:
+    """(λ, exp(−λ·(now − anchor))): multiply a `_w` sum by the second to get today's decayed count."""
+    anchor, half_life = decay_params(conn)
+    lam = rate(half_life)
+    return lam, math.exp(-lam * (now - anchor).total_seconds())
+
+
+def _epoch_sql(conn: Connection, col: str) -> str:
+    if is_postgres(conn):
+        return f"extract(epoch from {col})"
+    return f"(julianday({col}) - 2440587.5) * 86400.0"
+
+
+def _aggregate_sql(conn: Connection, source: str, weight_sql: str) -> str:
+    """INSERT … SELECT that adds `source`'s events into contact_activity (upsert)."""
+    cols = ["two_way_n", "last_activity_at"]
+    sels = ["SUM(CASE WHEN two_way THEN 1 ELSE 0 END)", "MAX(occurred_at)"]
+    for t in ACTIVITY_TYPES:
+        cols += [f"{t}_n", f"{t}_w"]
+        sels += [
+            f"SUM(CASE WHEN type = '{t}' THEN 1 ELSE 0 END)",
+            f"COALESCE(SUM(CASE WHEN type = '{t}' THEN {weight_sql} END), 0)",
+        ]
+    updates = ["two_way_n = contact_activity.two_way_n + excluded.two_way_n"]
+    greatest = "GREATEST" if is_postgres(conn) else "MAX"
+    updates.append(
+        f"last_activity_at = {greatest}(COALESCE(contact_activity.last_activity_at, "
+        "excluded.last_activity_at), excluded.last_activity_at)"
+    )
+    for t in ACTIVITY_TYPES:
+        updates += [
+            f"{t}_n = contact_activity.{t}_n + excluded.{t}_n",
+            f"{t}_w = contact_activity.{t}_w + excluded.{t}_w",
+        ]
+    return (
+        f"INSERT INTO contact_activity (contact_id, {', '.join(cols)}) "
+        # SQLite needs a WHERE in INSERT…SELECT…ON CONFLICT to parse the upsert clause.
+        f"SELECT contact_id, {', '.join(sels)} FROM {source} WHERE true GROUP BY contact_id "
+        f"ON CONFLICT (contact_id) DO UPDATE SET {', '.join(updates)}"
+    )
+
+
+def add_staged_events(conn: Connection, staging: str) -> None:
+    """Fold newly staged events (columns contact_id, type, occurred_at, two_way, w) into the aggregates."""
+    conn.exec_driver_sql(_aggregate_sql(conn, staging, "w"))
+
+
+def rebuild(conn: Connection, half_life_days: float, anchor: datetime | None = None) -> None:
+    """Recompute every aggregate from the raw events (after a half-life change)."""
+    anchor = anchor or datetime(datetime.now(UTC).year, 1, 1, tzinfo=UTC)
+    set_meta(conn, "activity_anchor", anchor.replace(tzinfo=None).isoformat(sep=" "))
+    set_meta(conn, "activity_half_life_days", repr(half_life_days))
+    lam = rate(half_life_days)
+    a0 = anchor.timestamp()
+    weight = f"exp({lam!r} * ({_epoch_sql(conn, 'occurred_at')} - {a0!r}))"
+    conn.exec_driver_sql("DELETE FROM contact_activity")
+    conn.exec_driver_sql(_aggregate_sql(conn, "events", weight))
+
+
+def event_weight(occurred_at: datetime, anchor: datetime, half_life_days: float) -> float:
+    """exp(λ·(t − anchor)) for one event (the importer computes the same, vectorised)."""
+    return math.exp(rate(half_life_days) * (occurred_at - anchor).total_seconds())
+
+
+def default_two_way(event_type: str) -> bool:
+    """Whether an event type is a dialogue with a rep when the source does not say."""
+    return event_type in TWO_WAY_BY_DEFAULT

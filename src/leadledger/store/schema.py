@@ -1,0 +1,192 @@
+"""The one schema (SQLAlchemy Core); Alembic migrations are generated from it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from leadledger.domain.records import EventType
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# All timestamps are stored as naive UTC; the repositories attach the timezone on read.
+policies = Table(
+    "policies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("version", String(200), nullable=False, unique=True),
+    Column("digest", String(64), nullable=False),
+    Column("yaml", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("active", Boolean, nullable=False, default=False),
+)
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("domain", String(255), nullable=False, unique=True),
+    Column("name", String(255), nullable=False),
+    Column("industry", String(100)),
+    Column("employees", Integer),
+    Column("annual_revenue", Float),
+    Column("country", String(100)),
+    Column("tech_stack", Text),  # comma-separated, lower-case
+    Column("owner", String(255)),
+    Column("churned_at", DateTime),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("first_name", String(255)),
+    Column("last_name", String(255)),
+    Column("company", String(255)),
+    Column("title", String(255)),
+    Column("seniority", String(50)),
+    Column("role", String(100)),
+    Column("account_id", Integer, ForeignKey("accounts.id")),
+    Column("owner", String(255)),
+    Column("source", String(50)),
+    Column("opted_out", Boolean, nullable=False, default=False),
+    Column("stage", String(50), nullable=False),
+    Column("stage_entered_at", DateTime, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_contacts_stage", "stage"),
+    Index("ix_contacts_account_id", "account_id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", Integer, primary_key=True),
+    Column("event_id", String(200), nullable=False, unique=True),
+    Column("contact_id", Integer, ForeignKey("contacts.id"), nullable=False),
+    Column("type", String(50), nullable=False),
+    Column("occurred_at", DateTime, nullable=False),
+    Column("two_way", Boolean, nullable=False),
+    Column("properties", Text),
+    Index("ix_events_contact_id", "contact_id", "occurred_at"),
+)
+
+# Per-contact running aggregates, maintained as events arrive, so that a full rescore reads one
+# row per contact instead of every event. For each event type t: t_n = count and
+# t_w = Σ exp(λ·(t_i − anchor)); the score multiplies t_w by exp(−λ·(now − anchor)).
+ACTIVITY_TYPES: tuple[str, ...] = tuple(e.value for e in EventType)
+contact_activity = Table(
+    "contact_activity",
+    metadata,
+    Column("contact_id", Integer, ForeignKey("contacts.id"), primary_key=True),
+    Column("two_way_n", Integer, nullable=False, default=0),
+    Column("last_activity_at", DateTime),
+    *[
+        col
+        for t in ACTIVITY_TYPES
+        for col in (
+            Column(f"{t}_n", Integer, nullable=False, default=0),
+            Column(f"{t}_w", Float, nullable=False, default=0.0),
+        )
+    ],
+)
+
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("contact_id", Integer, ForeignKey("contacts.id"), nullable=False),
+    Column("field", String(50), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("confirmed_by", String(255), nullable=False),
+    Column("confirmed_at", DateTime, nullable=False),
+    UniqueConstraint("contact_id", "field", "confirmed_at", name="uq_evidence_contact_field_at"),
+)
+
+opportunities = Table(
+    "opportunities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("external_id", String(200), nullable=False, unique=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("type", String(20), nullable=False),
+    Column("stage", String(50), nullable=False),
+    Column("amount", Float),
+    Column("expected_close", DateTime),
+    Column("signed_at", DateTime),
+    Column("booked_at", DateTime),
+    Column("lost_reason", Text),
+    Column("owner", String(255)),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    CheckConstraint("type IN ('new', 'expansion', 'renewal')", name="type"),
+    CheckConstraint("amount IS NULL OR amount >= 0", name="amount"),
+    Index("ix_opportunities_account_id", "account_id"),
+)
+
+opportunity_contacts = Table(
+    "opportunity_contacts",
+    metadata,
+    Column("opportunity_id", Integer, ForeignKey("opportunities.id"), primary_key=True),
+    Column("contact_id", Integer, ForeignKey("contacts.id"), primary_key=True),
+    Column("role", String(50), primary_key=True),
+)
+
+stage_changes = Table(
+    "stage_changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("contact_id", Integer, ForeignKey("contacts.id"), nullable=False),
+    Column("from_stage", String(50)),
+    Column("to_stage", String(50), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("evidence", Text, nullable=False),  # JSON snapshot
+    Column("policy_version", String(200), nullable=False),
+    Index("ix_stage_changes_contact_id", "contact_id", "at"),
+)
+
+scores = Table(
+    "scores",
+    metadata,
+    Column("contact_id", Integer, ForeignKey("contacts.id"), primary_key=True),
+    Column("fit", Float, nullable=False),
+    Column("behavior", Float, nullable=False),
+    Column("total", Float, nullable=False),
+    Column("scored_at", DateTime, nullable=False),
+    Column("policy_version", String(200), nullable=False),
+)
