@@ -1,10 +1,10 @@
 """The exceptions leadledger raises, translated to messages and exit codes at each edge.
 
-    LeadledgerError
-    ├── PolicyError        a policy file is invalid (each problem names its line and key)
-    ├── NotFound           a contact, account or policy does not exist
-    ├── TransitionRefused  a stage change lacks its gate's evidence (lists what is missing)
-    └── ImportFailed       an import file cannot be read at all (bad rows are rejected, not raised)
+LeadledgerError
+├── PolicyError        a policy file is invalid (each problem names its line and key)
+├── NotFound           a contact, account or policy does not exist
+├── TransitionRefused  a stage change lacks its gate's evidence (lists what is missing)
+└── ImportFailed       an import file cannot be read at all (bad rows are rejected, not raised)
 """
 
 from __future__ import annotations

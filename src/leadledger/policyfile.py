@@ -224,20 +224,27 @@ def _semantic_problems(raw: Any, p: PolicyIn) -> list[PolicyProblem]:
         for i, s in enumerate(getattr(p, group)):
             for j, f in enumerate(s.gate.fields):
                 if f not in P.CONTACT_FIELDS:
-                    add((group, i, "gate", "fields", j), f"unknown contact field {f!r}",
-                        _hint(f, sorted(P.CONTACT_FIELDS)))
+                    add(
+                        (group, i, "gate", "fields", j),
+                        f"unknown contact field {f!r}",
+                        _hint(f, sorted(P.CONTACT_FIELDS)),
+                    )
             for key in ("evidence", "enterprise_evidence"):
                 for j, f in enumerate(getattr(s.gate, key)):
                     if f not in evidence_ok:
-                        add((group, i, "gate", key, j),
+                        add(
+                            (group, i, "gate", key, j),
                             f"{f!r} is not a {p.framework} or enterprise evidence field",
-                            _hint(f, evidence_ok))
+                            _hint(f, evidence_ok),
+                        )
             for j, f in enumerate(s.gate.enter_from):
                 check_stage((group, i, "gate", "enter_from", j), f)
             if s.gate.enterprise_evidence and p.enterprise is None:
-                add((group, i, "gate", "enterprise_evidence"),
+                add(
+                    (group, i, "gate", "enterprise_evidence"),
                     "enterprise evidence is required but the policy defines no enterprise tier",
-                    "add `enterprise: {min_employees: 1000}`")
+                    "add `enterprise: {min_employees: 1000}`",
+                )
     if sum(1 for s in p.stages if s.means == "customer") != 1:
         add(("stages",), "exactly one stage must have `means: customer`")
     for i, b in enumerate(p.backward):
@@ -297,16 +304,27 @@ def _semantic_problems(raw: Any, p: PolicyIn) -> list[PolicyProblem]:
 def _stage(s: StageIn, side: bool) -> P.Stage:
     g = s.gate
     gate = P.Gate(
-        fields=tuple(g.fields), icp_fit=g.icp_fit, score_threshold=g.score_threshold,
-        owner=g.owner, evidence=tuple(g.evidence), two_way_interaction=g.two_way_interaction,
-        buying_signal=g.buying_signal, enterprise_evidence=tuple(g.enterprise_evidence),
-        open_opportunity=g.open_opportunity, signed_and_booked=g.signed_and_booked,
-        enter_from=tuple(g.enter_from), reason=g.reason,
+        fields=tuple(g.fields),
+        icp_fit=g.icp_fit,
+        score_threshold=g.score_threshold,
+        owner=g.owner,
+        evidence=tuple(g.evidence),
+        two_way_interaction=g.two_way_interaction,
+        buying_signal=g.buying_signal,
+        enterprise_evidence=tuple(g.enterprise_evidence),
+        open_opportunity=g.open_opportunity,
+        signed_and_booked=g.signed_and_booked,
+        enter_from=tuple(g.enter_from),
+        reason=g.reason,
     )
     meaning = P.Meaning.SIDE if side else P.Meaning(s.means or "lead")
     return P.Stage(
-        name=s.name, label=s.label or (s.name.upper() if len(s.name) <= 3 else s.name.title()),
-        owner_team=s.owner, meaning=meaning, gate=gate, side=side,
+        name=s.name,
+        label=s.label or (s.name.upper() if len(s.name) <= 3 else s.name.title()),
+        owner_team=s.owner,
+        meaning=meaning,
+        gate=gate,
+        side=side,
         sla_first_touch_hours=s.sla.first_touch_hours if s.sla else None,
     )
 
@@ -327,12 +345,19 @@ def to_domain(p: PolicyIn, digest: str) -> P.Policy:
         version=f"{p.name}@{p.version}#{digest[:8]}",
         framework=p.framework,
         stages=tuple(_stage(s, False) for s in p.stages) + tuple(_stage(s, True) for s in p.side_stages),
-        backward=tuple(P.BackwardMove(from_stage=b.from_, to_stage=b.to, reason_required=b.reason_required)
-                       for b in p.backward),
+        backward=tuple(
+            P.BackwardMove(from_stage=b.from_, to_stage=b.to, reason_required=b.reason_required)
+            for b in p.backward
+        ),
         scoring=P.Scoring(
             fit_rules=tuple(
-                P.FitRule(field=r.field, op=r.op, value=_fit_value(r.value), points=r.points,
-                          label=r.label or f"{r.field} {r.op} {r.value}")
+                P.FitRule(
+                    field=r.field,
+                    op=r.op,
+                    value=_fit_value(r.value),
+                    points=r.points,
+                    label=r.label or f"{r.field} {r.op} {r.value}",
+                )
                 for r in sc.fit
             ),
             signals=tuple(signals),
@@ -342,20 +367,30 @@ def to_domain(p: PolicyIn, digest: str) -> P.Policy:
         ),
         auto_promotion=(
             P.AutoPromotion(to_stage=p.automation.promote.to, from_stages=tuple(p.automation.promote.from_))
-            if p.automation.promote else None
+            if p.automation.promote
+            else None
         ),
         dormancy=(
-            P.Dormancy(after_days=p.dormancy.after_days, move_to=p.dormancy.move_to,
-                       applies_to=tuple(p.dormancy.applies_to))
-            if p.dormancy else None
+            P.Dormancy(
+                after_days=p.dormancy.after_days,
+                move_to=p.dormancy.move_to,
+                applies_to=tuple(p.dormancy.applies_to),
+            )
+            if p.dormancy
+            else None
         ),
         edge_cases=P.EdgeCases(
-            trial=(P.TrialRule(to_stage=trial.to, min_usage_events=trial.min_usage_events,
-                               source=trial.source) if trial and trial.enabled else None),
-            direct_purchase=(P.DirectPurchase(max_amount=direct.max_amount)
-                             if direct and direct.enabled else None),
-            partner_source=(p.edge_cases.partner_source
-                            if p.edge_cases.partner_sourced_needs_fit_and_signal else None),
+            trial=(
+                P.TrialRule(to_stage=trial.to, min_usage_events=trial.min_usage_events, source=trial.source)
+                if trial and trial.enabled
+                else None
+            ),
+            direct_purchase=(
+                P.DirectPurchase(max_amount=direct.max_amount) if direct and direct.enabled else None
+            ),
+            partner_source=(
+                p.edge_cases.partner_source if p.edge_cases.partner_sourced_needs_fit_and_signal else None
+            ),
             customer_contacts_route_to_owner=p.edge_cases.customer_contacts_route_to_owner,
         ),
         buying_signal_events=tuple(p.buying_signals),
@@ -372,11 +407,18 @@ def parse_policy(text: str, source: str = "<policy>") -> P.Policy:
         raw = YAML(typ="rt").load(StringIO(text))
     except MarkedYAMLError as e:
         line = e.problem_mark.line + 1 if e.problem_mark else None
-        raise PolicyError(source, [PolicyProblem(line, "", f"not valid YAML: {e.problem}",
-                                                 "check indentation and quoting")]) from None
+        raise PolicyError(
+            source, [PolicyProblem(line, "", f"not valid YAML: {e.problem}", "check indentation and quoting")]
+        ) from None
     if not isinstance(raw, dict):
-        raise PolicyError(source, [PolicyProblem(1, "", "a policy must be a YAML mapping",
-                                                 "start from `leadledger policy show lead-first`")])
+        raise PolicyError(
+            source,
+            [
+                PolicyProblem(
+                    1, "", "a policy must be a YAML mapping", "start from `leadledger policy show lead-first`"
+                )
+            ],
+        )
     try:
         model = PolicyIn.model_validate(_plain(raw))
     except ValidationError as err:
@@ -404,8 +446,9 @@ def policy_digest(text: str) -> str:
 def builtin_policy_text(name: str) -> str:
     """The YAML text of a built-in policy (lead-first or prospect-first)."""
     if name not in BUILTIN:
-        raise PolicyError(name, [PolicyProblem(None, "", f"no built-in policy {name!r}",
-                                               _hint(name, list(BUILTIN)))])
+        raise PolicyError(
+            name, [PolicyProblem(None, "", f"no built-in policy {name!r}", _hint(name, list(BUILTIN)))]
+        )
     return resources.files("leadledger.policies").joinpath(BUILTIN[name]).read_text()
 
 

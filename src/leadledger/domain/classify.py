@@ -32,9 +32,7 @@ def classify(facts: ContactFacts, policy: Policy) -> Classification:
     fit_ok = facts.fit >= policy.scoring.fit_minimum
     need = next((f for f in policy.need_fields if f in facts.evidence), None)
     committee_ev = next((f for f in policy.committee_fields if f in facts.evidence), None)
-    roles = [
-        r.role for o in facts.opportunities for r in o.roles if r.contact_id == facts.contact.id
-    ]
+    roles = [r.role for o in facts.opportunities for r in o.roles if r.contact_id == facts.contact.id]
     committee_ok = committee_ev is not None or bool(roles)
     won = facts.won_opportunities
     customer = facts.account_is_customer
@@ -53,8 +51,10 @@ def classify(facts: ContactFacts, policy: Policy) -> Classification:
             question="Buying-committee access confirmed?",
             yes=committee_ok,
             because=(
-                f"evidence '{committee_ev}' on record" if committee_ev
-                else f"committee role: {', '.join(roles)}" if roles
+                f"evidence '{committee_ev}' on record"
+                if committee_ev
+                else f"committee role: {', '.join(roles)}"
+                if roles
                 else "no authority/committee evidence"
             ),
         ),
@@ -64,7 +64,8 @@ def classify(facts: ContactFacts, policy: Policy) -> Classification:
             because=(
                 f"{len(won)} signed-and-booked opportunit{'y' if len(won) == 1 else 'ies'} on the account"
                 if customer
-                else "account churned after its last booking" if won
+                else "account churned after its last booking"
+                if won
                 else "no signed-and-booked opportunity"
             ),
         ),

@@ -131,8 +131,7 @@ def evaluate_gate(
             missing.append(
                 Missing(
                     requirement="icp_fit",
-                    message=f"ICP fit {facts.fit:g} is below the fit minimum "
-                    f"{policy.scoring.fit_minimum:g}",
+                    message=f"ICP fit {facts.fit:g} is below the fit minimum {policy.scoring.fit_minimum:g}",
                 )
             )
     if gate.score_threshold:
@@ -188,7 +187,8 @@ def evaluate_gate(
             )
     if gate.open_opportunity:
         ready = [
-            o for o in facts.opportunities
+            o
+            for o in facts.opportunities
             if o.is_open and o.amount is not None and o.expected_close is not None
         ]
         if ready:
@@ -205,8 +205,7 @@ def evaluate_gate(
         won = facts.won_opportunities
         if won:
             snap["won_opportunities"] = [
-                {"id": o.id, "signed_at": str(o.signed_at), "booked_at": str(o.booked_at)}
-                for o in won
+                {"id": o.id, "signed_at": str(o.signed_at), "booked_at": str(o.booked_at)} for o in won
             ]
         else:
             signed_only = [o for o in facts.opportunities if o.signed_at and not o.booked_at]

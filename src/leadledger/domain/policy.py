@@ -17,8 +17,15 @@ class Meaning(StrEnum):
 
 FIT_FIELDS = frozenset(
     {
-        "industry", "employees", "annual_revenue", "country", "tech_stack",
-        "seniority", "role", "title", "source", "email_domain",
+        "industry",
+        "employees",
+        "annual_revenue",
+        "country",
+        "tech_stack",
+        "seniority",
+        "role",
+        "source",
+        "email_domain",
     }
 )
 NUMERIC_FIT_FIELDS = frozenset({"employees", "annual_revenue"})
@@ -28,8 +35,12 @@ CONTACT_FIELDS = frozenset({"email", "name", "company", "source", "title", "owne
 FRAMEWORK_FIELDS: dict[str, tuple[str, ...]] = {
     "BANT": ("budget", "authority", "need", "timeline"),
     "MEDDIC": (
-        "metrics", "economic_buyer", "decision_criteria", "decision_process",
-        "identified_pain", "champion",
+        "metrics",
+        "economic_buyer",
+        "decision_criteria",
+        "decision_process",
+        "identified_pain",
+        "champion",
     ),
 }
 ENTERPRISE_FIELDS = ("champion", "initiative", "next_meeting")

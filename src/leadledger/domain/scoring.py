@@ -52,7 +52,6 @@ def fit_values(contact: Contact, account: Account | None) -> dict[str, FitValue]
     values: dict[str, FitValue] = {
         "seniority": contact.seniority,
         "role": contact.role,
-        "title": contact.title,
         "source": contact.source,
         "email_domain": email_domain(contact.email),
         "industry": None,
@@ -88,7 +87,7 @@ def fit_rule_matches(rule: FitRule, value: FitValue) -> bool:
         if rule.op == "lte":
             return num <= float(target)  # type: ignore[arg-type]
         if rule.op == "between":
-            lo, hi = target  # type: ignore[misc]
+            lo, hi = target if isinstance(target, tuple) else (target, target)
             return float(lo) <= num < float(hi)
         if rule.op == "eq":
             return num == float(target)  # type: ignore[arg-type]

@@ -44,9 +44,7 @@ def allowed_evidence_fields(policy: Policy) -> tuple[str, ...]:
     return tuple(dict.fromkeys(FRAMEWORK_FIELDS[policy.framework] + ENTERPRISE_FIELDS))
 
 
-def _backward_rule_missing(
-    policy: Policy, from_stage: str, to_stage: str, reason: str
-) -> list[Missing]:
+def _backward_rule_missing(policy: Policy, from_stage: str, to_stage: str, reason: str) -> list[Missing]:
     for rule in policy.backward:
         if rule.to_stage == to_stage and rule.from_stage in (from_stage, "*"):
             if rule.reason_required and not reason.strip():

@@ -19,9 +19,7 @@ def is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def bulk_insert(
-    conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> int:
+def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Insert `rows` (tuples in `columns` order) into `table`; returns the number written."""
     cols = ", ".join(columns)
     n = 0
@@ -37,11 +35,11 @@ def bulk_insert(
     for row in rows:
         batch.append(row)
         if len(batch) >= CHUNK:
-            conn.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
+            conn.exec_driver_sql(sql, batch)
             n += len(batch)
             batch = []
     if batch:
-        conn.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
+        conn.exec_driver_sql(sql, batch)
         n += len(batch)
     return n
 

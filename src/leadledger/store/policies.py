@@ -26,8 +26,12 @@ def store_policy(conn: Connection, policy: Policy, text: str, now: datetime) -> 
     else:
         conn.execute(
             policies.insert().values(
-                name=policy.name, version=policy.version, digest=policy_digest(text),
-                yaml=text, created_at=to_db(now), active=True,
+                name=policy.name,
+                version=policy.version,
+                digest=policy_digest(text),
+                yaml=text,
+                created_at=to_db(now),
+                active=True,
             )
         )
     return True

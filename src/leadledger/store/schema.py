@@ -31,6 +31,9 @@ metadata = MetaData(
 )
 
 # All timestamps are stored as naive UTC; the repositories attach the timezone on read.
+# Categorical text (industry, country, seniority, role, source, tech_stack, emails, domains) is
+# stored lower-case, so the compiled scoring SQL can compare without lower() (whose Unicode
+# handling differs between SQLite and PostgreSQL).
 policies = Table(
     "policies",
     metadata,

@@ -1,0 +1,38 @@
+"""The `leadledger` command: a thin shell over the services."""
+
+from __future__ import annotations
+
+import typer
+
+from leadledger.cli import data, policy, records
+from leadledger.cli.common import state
+
+app = typer.Typer(
+    name="leadledger",
+    help="Leads, prospects and customers that follow documented rules, with evidence for every stage.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _options(
+    db: str = typer.Option(
+        None,
+        "--db",
+        envvar="LEADLEDGER_DATABASE_URL",
+        help="Database URL or SQLite file (default: ./leadledger.db). PostgreSQL: postgresql://…",
+    ),
+) -> None:
+    state.db = db
+
+
+data.register(app)
+records.register(app)
+app.add_typer(policy.app, name="policy")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

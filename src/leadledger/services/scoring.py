@@ -1,0 +1,63 @@
+"""`leadledger score`: rescore everything set-based, then apply the automatic moves."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, func, select
+
+from leadledger.services.automation import AutoMoves, Progress, apply_automatic_moves
+from leadledger.store import db
+from leadledger.store.batch_scoring import rescore_all
+from leadledger.store.policies import load_active_policy
+from leadledger.store.schema import contacts, scores
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreReport:
+    """How many were scored, how the scores spread, and which moves followed."""
+
+    scored: int
+    above_threshold: int
+    threshold: float
+    moves: AutoMoves
+    seconds: float
+    policy_version: str
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "scored": self.scored,
+            "above_threshold": self.above_threshold,
+            "threshold": self.threshold,
+            "moves": self.moves.to_dict(),
+            "seconds": round(self.seconds, 3),
+            "policy_version": self.policy_version,
+        }
+
+
+def rescore(engine: Engine, now: datetime, progress: Progress | None = None) -> ScoreReport:
+    """Score every contact as of `now` and apply automatic moves, in one transaction."""
+    started = time.perf_counter()
+    with db.transaction(engine) as conn:
+        policy = load_active_policy(conn)
+        total = conn.execute(select(func.count()).select_from(contacts)).scalar_one()
+        if progress:
+            progress("scoring", 0, total)
+        scored = rescore_all(conn, policy, now)
+        if progress:
+            progress("scoring", scored, total)
+        above = conn.execute(
+            select(func.count()).select_from(scores).where(scores.c.total >= policy.scoring.mql_threshold)
+        ).scalar_one()
+        moves = apply_automatic_moves(conn, policy, now, progress)
+    return ScoreReport(
+        scored=scored,
+        above_threshold=above,
+        threshold=policy.scoring.mql_threshold,
+        moves=moves,
+        seconds=time.perf_counter() - started,
+        policy_version=policy.version,
+    )
