@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import timedelta
 
@@ -149,7 +150,7 @@ def test_replaying_the_same_history_gives_the_same_state(data: st.DataObject, po
     moves = data.draw(st.lists(st.tuples(st.sampled_from(stages), st.sampled_from(["", "r"])), max_size=8))
     first, second = replay(f, moves, policy), replay(f, moves, policy)
     assert first == second
-    for a, b in zip(first, first[1:], strict=False):
+    for a, b in itertools.pairwise(first):
         assert b.from_stage == a.to_stage  # the ledger is a connected path
 
 

@@ -24,7 +24,7 @@ def problems(text: str) -> list[str]:
 
 def test_typo_in_key_gets_line_and_suggestion() -> None:
     text = builtin_policy_text("lead-first").replace("score_threshold: true", "score_treshold: true")
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if "score_treshold" in l)
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "score_treshold" in row)
     [p] = problems(text)
     assert p.startswith(f"line {line}:") and "did you mean 'score_threshold'" in p
 
