@@ -138,9 +138,7 @@ def rescore_all(conn: Connection, policy: Policy, now: datetime) -> int:
         literal(policy.version).label("policy_version"),
     )
     conn.execute(scores.delete())
-    result = conn.execute(
-        scores.insert().from_select(
-            ["contact_id", "fit", "behavior", "total", "scored_at", "policy_version"], rows
-        )
+    conn.execute(
+        scores.insert().from_select(["contact_id", "fit", "behavior", "total", "scored_at", "policy_version"], rows)
     )
-    return int(result.rowcount or 0)
+    return int(conn.execute(select(func.count()).select_from(scores)).scalar_one())
