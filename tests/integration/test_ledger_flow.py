@@ -108,7 +108,7 @@ def test_customer_account_and_signed_not_booked(engine: Engine) -> None:
     y = svc.explain(engine, "lee@verbal.com", NOW)
     assert not y.classification.account_is_customer
     assert not any(o.is_won for o in y.facts.opportunities)
-    with pytest.raises(TransitionRefused, match="existing_customer|customer account"):
+    with pytest.raises(TransitionRefused, match=r"customer account"):
         svc.move(engine, "pat@won.com", "nurture", now=NOW, actor="mkt", reason="quiet")
 
 
@@ -127,7 +127,7 @@ def test_score_promotes_at_threshold_through_the_gate(acme: Engine) -> None:
     again = rescore(acme, NOW)
     assert sum(again.moves.moved.values()) == 0  # idempotent
     top = svc.list_contacts(acme, limit=5)
-    assert [r["email"] for r in top][0] in {"dana@acme.com", "kim@tiny.io"}
+    assert top[0]["score"] >= top[1]["score"]  # highest score first
     assert all(r["score"] is not None for r in top)
 
 

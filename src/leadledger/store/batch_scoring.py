@@ -139,6 +139,8 @@ def rescore_all(conn: Connection, policy: Policy, now: datetime) -> int:
     )
     conn.execute(scores.delete())
     conn.execute(
-        scores.insert().from_select(["contact_id", "fit", "behavior", "total", "scored_at", "policy_version"], rows)
+        scores.insert().from_select(
+            ["contact_id", "fit", "behavior", "total", "scored_at", "policy_version"], rows
+        )
     )
     return int(conn.execute(select(func.count()).select_from(scores)).scalar_one())
