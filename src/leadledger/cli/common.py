@@ -21,7 +21,7 @@ from leadledger.settings import load_settings
 from leadledger.store.db import is_initialized, make_engine
 
 out = Console(soft_wrap=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass
