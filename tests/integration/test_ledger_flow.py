@@ -161,3 +161,22 @@ def test_ledger_is_append_only(acme: Engine) -> None:
         c.execute(stage_changes.delete())
     with pytest.raises(Exception, match="append-only"), acme.begin() as c:
         c.execute(stage_changes.update().values(reason="rewritten"))
+
+
+def test_events_are_idempotent_by_id(engine: Engine) -> None:
+    from leadledger.domain.records import Event
+    from leadledger.store.events import ingest_events
+    from leadledger.store.schema import contact_activity, events
+
+    with engine.begin() as c:
+        cid = add_contact(c, "ed@acme.com", add_account(c, "acme.com"))
+        batch = [
+            Event(id="a", contact_id=cid, type="page_view", occurred_at=NOW - timedelta(days=1)),
+            Event(id="b", contact_id=cid, type="reply", occurred_at=NOW - timedelta(days=2), two_way=True),
+            Event(id="a", contact_id=cid, type="page_view", occurred_at=NOW - timedelta(days=1)),
+        ]
+        assert ingest_events(c, batch) == (2, 1)
+        assert ingest_events(c, batch) == (0, 3)
+        assert c.execute(select(events.c.event_id).order_by(events.c.event_id)).scalars().all() == ["a", "b"]
+        act = c.execute(select(contact_activity)).one()
+        assert (act.page_view_n, act.reply_n, act.two_way_n) == (1, 1, 1)
