@@ -1,0 +1,219 @@
+"""Each contact's early journey: lead → MQL at the threshold → SAL → qualified (SQL) or not."""
+
+from __future__ import annotations
+
+import math
+import random
+
+from leadledger.domain.policy import Policy
+from leadledger.domain.records import Event
+from leadledger.domain.scoring import score_contact
+from leadledger.services.demo import vocab as V
+from leadledger.services.demo.engagement import props
+from leadledger.services.demo.records import account_record, contact_record
+from leadledger.services.demo.world import (
+    DAY,
+    HOUR,
+    MINUTE,
+    ContactSim,
+    EvidenceRow,
+    Move,
+    MoveKind,
+    sigmoid,
+    to_datetime,
+    uniform_time,
+)
+
+LIST_SOURCES = ("list_import", "event_badge_scan")
+
+# Planted qualification model (log-odds of SAL → SQL); the ground truth repeats it.
+QUALIFY_LOG_ODDS = {
+    "base": -1.5, "demo_request": 1.6, "pricing_page_view (each, up to 5)": 0.3,
+    "decision_maker": 0.9, "icp_account": 0.8, "webinar_attended": 0.6,
+    "list_import or badge scan source": -0.7,
+}
+SAL_ACCEPT_RATE = 0.85
+
+
+def rep_event(at: int, kind: str, rep: str, agenda: str) -> tuple[int, str, bool, str]:
+    """A two-way interaction with a rep."""
+    return (at, kind, True, props(("agenda", agenda), ("rep", rep)))
+
+
+def _between(rng: random.Random, start: int, low: float, high: float) -> int:
+    """A time `low`–`high` seconds after `start`."""
+    return start + int(low + rng.random() * (high - low))
+
+
+def score_at(c: ContactSim, policy: Policy, at: int) -> float:
+    """The reference score as of `at` (what the MQL gate will see), remembered per contact."""
+    if at in c.scores:
+        return c.scores[at]
+    events = [
+        Event(id="", contact_id=c.id, type=e[1], occurred_at=to_datetime(e[0]), two_way=e[2])
+        for e in c.events if e[0] <= at
+    ]
+    account = account_record(c.account, at) if c.account else None
+    score = score_contact(contact_record(c, "lead"), account, events, policy.scoring, to_datetime(at))
+    c.scores[at] = score.total
+    return score.total
+
+
+def _capped(points: float, cap: float | None, count: float) -> float:
+    """Points for a (decayed) count, capped both ways, as `signal_points` computes them."""
+    raw = points * count
+    if cap is None:
+        return raw
+    return min(raw, cap) if points >= 0 else max(raw, -cap)
+
+
+def mql_crossing(c: ContactSim, policy: Policy, until: int) -> int | None:
+    """The first event time at which fit + decayed behaviour reaches the MQL threshold."""
+    sc = policy.scoring
+    if c.fit < sc.fit_minimum:
+        return None
+    signals = {s.event_type: (s.points, s.cap) for s in sc.signals}
+    half_life = sc.half_life_days * DAY
+    decayed: dict[str, tuple[float, int]] = {}  # type → (decayed count, as of)
+    seen: dict[str, int] = {}
+    ceiling = c.fit  # fit plus undecayed, capped points so far: the score cannot exceed it
+    for at, kind, _, _ in c.events:
+        if at > until:
+            return None
+        signal = signals.get(kind)
+        if signal is None:
+            continue
+        count, since = decayed.get(kind, (0.0, at))
+        decayed[kind] = (count * 0.5 ** ((at - since) / half_life) + 1.0, at)
+        n = seen[kind] = seen.get(kind, 0) + 1
+        points, cap = signal
+        if points <= 0:
+            continue
+        ceiling += _capped(points, cap, n) - _capped(points, cap, n - 1)
+        if ceiling < sc.mql_threshold:
+            continue
+        behaviour = sum(
+            _capped(*signals[k], m * 0.5 ** ((at - t) / half_life)) for k, (m, t) in decayed.items()
+        )
+        # The incremental sum can differ from the reference in the last bits: confirm with it.
+        if c.fit + behaviour >= sc.mql_threshold and score_at(c, policy, at) >= sc.mql_threshold:
+            return at
+    return None
+
+
+def _trial_qualified(c: ContactSim, policy: Policy) -> int | None:
+    """When the product-led trial rule would promote the contact (usage plus fit)."""
+    rule = policy.edge_cases.trial
+    if rule is None or c.source != rule.source or c.fit < policy.scoring.fit_minimum:
+        return None
+    usage = [e[0] for e in c.events if e[1] == "trial_usage"]
+    return usage[rule.min_usage_events - 1] if len(usage) >= rule.min_usage_events else None
+
+
+def _qualifies(rng: random.Random, c: ContactSim, at: int) -> bool:
+    """Draw the SAL's outcome from the planted drivers, as known at the first touch."""
+    w = list(QUALIFY_LOG_ODDS.values())
+    z = (
+        w[0] + w[1] * (c.count("demo_request", at) > 0) + w[2] * min(5, c.count("pricing_page_view", at))
+        + w[3] * c.decision_maker + w[4] * bool(c.account and c.account.icp)
+        + w[5] * (c.count("webinar_attended", at) > 0) + w[6] * (c.source in LIST_SOURCES)
+    )
+    return rng.random() < sigmoid(z)
+
+
+def _first_touch(rng: random.Random, accepted: int) -> int | None:
+    """Mostly within the 48 h SLA, some late, a few never."""
+    r = rng.random()
+    if r < 0.80:
+        return accepted + min(47 * HOUR, int(rng.lognormvariate(math.log(5 * HOUR), 1.0)))
+    if r < 0.95:
+        return _between(rng, accepted, 49 * HOUR, 240 * HOUR)
+    return None
+
+
+def _qualify(rng: random.Random, c: ContactSim, policy: Policy, rep: str, touched: int, now: int) -> None:
+    """Discovery: a meeting, BANT confirmed by the rep, then the move to SQL."""
+    scheduled = _between(rng, touched, 30 * MINUTE, 3 * DAY)
+    held = _between(rng, scheduled, DAY, 7 * DAY)
+    events = [rep_event(scheduled, "meeting_scheduled", rep, "discovery")]
+    events += [rep_event(uniform_time(rng, touched, held), "reply", rep, "follow-up")
+               for _ in range(rng.randrange(3))]
+    events.append(rep_event(held, "meeting_held", rep, "discovery"))
+    fields = ["need", "authority", "timeline"] + (["budget"] if rng.random() < 0.7 else [])
+    limit = policy.enterprise_min_employees
+    enterprise = limit is not None and c.account is not None and c.account.employees >= limit
+    if enterprise:
+        fields += ["champion", "initiative", "next_meeting"]
+    evidence = []
+    for i, name in enumerate(fields):
+        at = _between(rng, held, 30 * MINUTE + i * HOUR, (4 + 12 * i) * HOUR)
+        evidence.append(EvidenceRow(at=at, field=name, value=rng.choice(V.EVIDENCE_VALUES[name]),
+                                    confirmed_by=rep))
+        if name == "next_meeting":
+            events.append(rep_event(at, "meeting_scheduled", rep, "technical deep-dive"))
+    qualified = _between(rng, max(e.at for e in evidence), HOUR, 2 * DAY)
+    c.events += [e for e in events if e[0] < now]
+    c.evidence += [e for e in evidence if e.at < now]
+    if qualified < now:
+        c.moves.append(Move(qualified, "sql", rep, "qualified: need, authority and timeline confirmed",
+                            MoveKind.GATE, rep))
+        c.sql_at = qualified
+
+
+def _not_qualified(rng: random.Random, c: ContactSim, rep: str, touched: int, now: int) -> None:
+    """Rejected back to marketing, disqualified, recycled, or left hanging at SAL."""
+    decided = _between(rng, touched, 2 * DAY, 25 * DAY)
+    if rng.random() < 0.5 and decided < now:
+        c.events.append(rep_event(uniform_time(rng, touched, decided), "reply", rep, "follow-up"))
+    r = rng.random()
+    if decided >= now or r >= 0.9:
+        return
+    if r < 0.4:
+        c.moves.append(Move(decided, "mql", rep, rng.choice(V.SAL_REJECT_REASONS), MoveKind.BACKWARD, rep))
+    elif r < 0.65:
+        c.moves.append(Move(decided, "disqualified", rep, rng.choice(V.DISQUALIFY_REASONS),
+                            MoveKind.GATE, rep))
+    else:
+        c.moves.append(Move(decided, "nurture", rep, rng.choice(V.NURTURE_REASONS), MoveKind.GATE, rep))
+
+
+def _sales(rng: random.Random, c: ContactSim, policy: Policy, mql_at: int, now: int) -> None:
+    """Sales accepts (or not), touches the record, and qualifies it (or not)."""
+    if rng.random() >= SAL_ACCEPT_RATE:
+        return
+    accepted = mql_at + min(10 * DAY, int(rng.lognormvariate(math.log(16 * HOUR), 0.9)))
+    if accepted >= now:
+        return
+    rep = rng.choice(V.SDRS)
+    c.moves.append(Move(accepted, "sal", rep, "accepted by sales", MoveKind.GATE, rep))
+    touched = _first_touch(rng, accepted)
+    if touched is None or touched >= now:
+        return
+    c.events.append(rep_event(touched, "call", rep, "first touch"))
+    if _qualifies(rng, c, touched):
+        _qualify(rng, c, policy, rep, touched, now)
+    else:
+        _not_qualified(rng, c, rep, touched, now)
+
+
+def simulate_funnel(rng: random.Random, c: ContactSim, policy: Policy, now: int) -> None:
+    """Plan a contact's moves from creation to SQL (or wherever it stops)."""
+    c.moves = [Move(c.created_at, policy.first_stage.name, f"source:{c.source}",
+                    f"created by {c.source.replace('_', ' ')}", MoveKind.CREATE, None)]
+    mql_at = mql_crossing(c, policy, now)
+    trial_at = _trial_qualified(c, policy)
+    if trial_at is not None and (mql_at is None or trial_at < mql_at):
+        promoted = trial_at + int(rng.random() * DAY)  # the next scoring run
+        if promoted < now:
+            rep = rng.choice(V.SDRS)
+            c.moves.append(Move(promoted, "sql", "rule:trial", "product usage and ICP fit",
+                                MoveKind.GATE, rep))
+            c.sql_at = promoted
+            touched = _between(rng, promoted, HOUR, 40 * HOUR)
+            if touched < now:
+                c.events.append(rep_event(touched, "call", rep, "trial check-in"))
+            return
+    if mql_at is None:
+        return
+    c.moves.append(Move(mql_at, "mql", "rule:score", "score reached the threshold", MoveKind.GATE, None))
+    _sales(rng, c, policy, mql_at, now)
