@@ -31,9 +31,18 @@ SENIORITY = ["c_level", "vp", "director", "manager", "individual"]
 SOURCES = ["form_fill", "content_download", "webinar", "list_import", "newsletter", "outbound"]
 # Event mix: opens and page views dominate, intent signals are rare (probabilities sum to 1).
 EVENT_TYPES = {
-    "email_open": 0.34, "page_view": 0.30, "email_click": 0.12, "pricing_page_view": 0.05,
-    "content_download": 0.05, "webinar_attended": 0.03, "form_fill": 0.03, "demo_request": 0.01,
-    "reply": 0.03, "meeting_held": 0.01, "unsubscribe": 0.02, "bounce": 0.01,
+    "email_open": 0.34,
+    "page_view": 0.30,
+    "email_click": 0.12,
+    "pricing_page_view": 0.05,
+    "content_download": 0.05,
+    "webinar_attended": 0.03,
+    "form_fill": 0.03,
+    "demo_request": 0.01,
+    "reply": 0.03,
+    "meeting_held": 0.01,
+    "unsubscribe": 0.02,
+    "bounce": 0.01,
 }
 
 
@@ -41,38 +50,61 @@ def generate(folder: Path, n_accounts: int, n_contacts: int, n_events: int, seed
     """Write accounts.csv, contacts.csv and events.csv in leadledger's own format."""
     rng = np.random.default_rng(seed)
     domains = pl.Series([f"company{i}.com" for i in range(n_accounts)])
-    pl.DataFrame({
-        "domain": domains,
-        "name": pl.Series([f"Company {i}" for i in range(n_accounts)]),
-        "industry": rng.choice(INDUSTRIES, n_accounts),
-        "employees": rng.lognormal(4, 1.6, n_accounts).astype(int) + 1,
-        "annual_revenue": rng.lognormal(15, 1.5, n_accounts).round(0),
-        "country": rng.choice(COUNTRIES, n_accounts),
-    }).write_csv(folder / "accounts.csv")
+    pl.DataFrame(
+        {
+            "domain": domains,
+            "name": pl.Series([f"Company {i}" for i in range(n_accounts)]),
+            "industry": rng.choice(INDUSTRIES, n_accounts),
+            "employees": rng.lognormal(4, 1.6, n_accounts).astype(int) + 1,
+            "annual_revenue": rng.lognormal(15, 1.5, n_accounts).round(0),
+            "country": rng.choice(COUNTRIES, n_accounts),
+        }
+    ).write_csv(folder / "accounts.csv")
     acc = rng.integers(0, n_accounts, n_contacts)
     created = NOW - timedelta(days=400)
-    pl.DataFrame({
-        "email": pl.Series([f"p{i}@company{a}.com" for i, a in enumerate(acc)]),
-        "first_name": "Pat",
-        "last_name": pl.Series([f"N{i}" for i in range(n_contacts)]),
-        "account_domain": pl.Series([f"company{a}.com" for a in acc]),
-        "seniority": rng.choice(SENIORITY, n_contacts),
-        "source": rng.choice(SOURCES, n_contacts),
-        "created_at": created.strftime("%Y-%m-%d %H:%M:%S"),
-    }).write_csv(folder / "contacts.csv")
+    pl.DataFrame(
+        {
+            "email": pl.Series([f"p{i}@company{a}.com" for i, a in enumerate(acc)]),
+            "first_name": "Pat",
+            "last_name": pl.Series([f"N{i}" for i in range(n_contacts)]),
+            "account_domain": pl.Series([f"company{a}.com" for a in acc]),
+            "seniority": rng.choice(SENIORITY, n_contacts),
+            "source": rng.choice(SOURCES, n_contacts),
+            "created_at": created.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+    ).write_csv(folder / "contacts.csv")
     who = rng.integers(0, n_contacts, n_events)
     ages = rng.uniform(0, 365 * 86_400, n_events)
     start = NOW.replace(tzinfo=None)
-    events = pl.DataFrame({
-        "event_id": pl.int_range(0, n_events, eager=True).cast(pl.String).str.zfill(10).str.replace("^", "e"),
-        "email": pl.Series(who).cast(pl.String),
-        "type": rng.choice(list(EVENT_TYPES), n_events, p=list(EVENT_TYPES.values())),
-        "ts": pl.Series(ages),
-    }).with_columns(
-        pl.concat_str([pl.lit("p"), pl.col("email"), pl.lit("@company"),
-                       pl.Series(acc[who]).cast(pl.String), pl.lit(".com")]).alias("email"),
-        (pl.lit(start) - pl.duration(seconds=pl.col("ts"))).dt.strftime("%Y-%m-%d %H:%M:%S").alias("occurred_at"),
-    ).sort("occurred_at").select("event_id", "email", "type", "occurred_at")
+    events = (
+        pl.DataFrame(
+            {
+                "event_id": pl.int_range(0, n_events, eager=True)
+                .cast(pl.String)
+                .str.zfill(10)
+                .str.replace("^", "e"),
+                "email": pl.Series(who).cast(pl.String),
+                "type": rng.choice(list(EVENT_TYPES), n_events, p=list(EVENT_TYPES.values())),
+                "ts": pl.Series(ages),
+            }
+        )
+        .with_columns(
+            pl.concat_str(
+                [
+                    pl.lit("p"),
+                    pl.col("email"),
+                    pl.lit("@company"),
+                    pl.Series(acc[who]).cast(pl.String),
+                    pl.lit(".com"),
+                ]
+            ).alias("email"),
+            (pl.lit(start) - pl.duration(seconds=pl.col("ts")))
+            .dt.strftime("%Y-%m-%d %H:%M:%S")
+            .alias("occurred_at"),
+        )
+        .sort("occurred_at")
+        .select("event_id", "email", "type", "occurred_at")
+    )
     events.write_csv(folder / "events.csv")
     return {k: folder / f"{k}.csv" for k in ("accounts", "contacts", "events")}
 
@@ -91,8 +123,12 @@ def phase(name: str, db: str, arg: str) -> None:
         init_database(engine, model="lead-first", now=NOW)
     elif name.startswith("import-"):
         report = import_csv(engine, name.removeprefix("import-"), Path(arg), now=NOW)
-        result = {"rows": report.rows_read, "inserted": report.inserted, "rejected": report.rejected,
-                  "duplicates": report.duplicates}
+        result = {
+            "rows": report.rows_read,
+            "inserted": report.inserted,
+            "rejected": report.rejected,
+            "duplicates": report.duplicates,
+        }
     elif name == "score":
         r = rescore(engine, NOW)
         result = {"rows": r.scored, "moves": dict(r.moves.moved), "above_threshold": r.above_threshold}
@@ -107,7 +143,11 @@ def floors(events_csv: Path) -> dict[str, float]:
     out: dict[str, float] = {}
     t = time.perf_counter()
     ev.lazy().with_columns(
-        w=(-(pl.lit(NOW.replace(tzinfo=None)) - pl.col("occurred_at")).dt.total_seconds() / (45 * 86400) * 0.693147).exp()
+        w=(
+            -(pl.lit(NOW.replace(tzinfo=None)) - pl.col("occurred_at")).dt.total_seconds()
+            / (45 * 86400)
+            * 0.693147
+        ).exp()
     ).group_by("email").agg(pl.col("w").sum()).collect()
     out["polars_groupby_s"] = time.perf_counter() - t
     try:
@@ -115,7 +155,10 @@ def floors(events_csv: Path) -> dict[str, float]:
     except ImportError:
         return out
     con = duckdb.connect()
-    con.register("ev", ev)
+    con.execute(
+        "CREATE TABLE ev AS SELECT email, occurred_at::TIMESTAMP AS occurred_at "
+        f"FROM read_csv('{events_csv}')"
+    )
     t = time.perf_counter()
     con.execute(
         "SELECT email, sum(exp(-0.693147 * epoch(TIMESTAMP '2026-11-01' - occurred_at) / (45*86400))) "
@@ -141,10 +184,20 @@ def main() -> None:
     files = generate(work, args.accounts, args.contacts, args.events)
     print(f"generated data in {time.perf_counter() - t:.1f} s under {work}", file=sys.stderr)
     results = []
-    for name, arg in [("init", ""), ("import-accounts", files["accounts"]), ("import-contacts", files["contacts"]),
-                      ("import-events", files["events"]), ("score", ""), ("score", "")]:
-        proc = subprocess.run([sys.executable, __file__, "_phase", name, db, str(arg)],
-                              capture_output=True, text=True, check=False)
+    for name, arg in [
+        ("init", ""),
+        ("import-accounts", files["accounts"]),
+        ("import-contacts", files["contacts"]),
+        ("import-events", files["events"]),
+        ("score", ""),
+        ("score", ""),
+    ]:
+        proc = subprocess.run(
+            [sys.executable, __file__, "_phase", name, db, str(arg)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if proc.returncode != 0:
             sys.exit(f"phase {name} failed:\n{proc.stderr}")
         r = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -152,12 +205,20 @@ def main() -> None:
             r["phase"] = "score (again)"
         results.append(r)
         rate = f"{r['rows'] / r['seconds']:,.0f} rows/s" if r.get("rows") else ""
-        print(f"{r['phase']:<16} {r['seconds']:8.2f} s  peak {r['peak_mib']:7.0f} MiB  {rate}", file=sys.stderr)
+        print(
+            f"{r['phase']:<16} {r['seconds']:8.2f} s  peak {r['peak_mib']:7.0f} MiB  {rate}", file=sys.stderr
+        )
     floor = floors(files["events"])
     summary = {
-        "machine": {"cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {
+            "cores": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
         "sizes": {"accounts": args.accounts, "contacts": args.contacts, "events": args.events},
-        "database": db.split(":")[0], "phases": results, "floor": floor,
+        "database": db.split(":")[0],
+        "phases": results,
+        "floor": floor,
     }
     print(json.dumps(summary, indent=2))
     out = Path(__file__).parent / "results" / f"scale-{args.contacts}.json"

@@ -116,6 +116,7 @@ def rescore_all(conn: Connection, policy: Policy, now: datetime) -> int:
     """Recompute and store every contact's score as of `now`; returns how many were scored."""
     pg = is_postgres(conn)
     _, factor = now_factor(conn, now)
+    # MATERIALIZED: otherwise SQLite inlines the CTE and evaluates every rule twice for `total`.
     inner = (
         select(
             contacts.c.id.label("contact_id"),
@@ -127,7 +128,8 @@ def rescore_all(conn: Connection, policy: Policy, now: datetime) -> int:
                 contact_activity, contact_activity.c.contact_id == contacts.c.id
             )
         )
-        .subquery()
+        .cte("computed")
+        .prefix_with("MATERIALIZED")
     )
     rows = select(
         inner.c.contact_id,
