@@ -16,6 +16,7 @@ from leadledger.services.demo.world import (
     EventRow,
     office_hours,
     sigmoid,
+    to_text,
     uniform_time,
 )
 
@@ -56,6 +57,11 @@ def campaign_sends(now: int) -> list[int]:
     return list(range(first, now, 7 * DAY))
 
 
+def _date(t: int) -> str:
+    """'YYYY-MM-DD' of a send."""
+    return (to_text(t) or "")[:10]
+
+
 def _intent(rng: random.Random, c: ContactSim) -> bool:
     w = INTENT_LOG_ODDS
     z = w["base"] + rng.gauss(0, 0.5)
@@ -85,12 +91,12 @@ def _emails(rng: random.Random, c: ContactSim, sends: list[int], level: float) -
         stop = rng.randrange(len(received))
         c.opted_out = True
         out.append((received[stop] + int(rng.expovariate(1 / (6 * HOUR))), "unsubscribe", False,
-                    props(("campaign", f"newsletter-{received[stop] // DAY}"))))
+                    props(("campaign", f"newsletter-{_date(received[stop])}"))))
     p_open = min(0.7, 0.2 * level)
     for send in received[:stop]:
         if rng.random() >= p_open:
             continue
-        campaign = props(("campaign", f"newsletter-{send // DAY}"))
+        campaign = props(("campaign", f"newsletter-{_date(send)}"))
         opened = send + int(rng.lognormvariate(math.log(3 * HOUR), 1.2))
         out.append((opened, "email_open", False, campaign))
         if rng.random() < 0.18:
@@ -164,7 +170,7 @@ def _tire_kicking(rng: random.Random, c: ContactSim, now: int) -> list[EventRow]
 
 def _trial(rng: random.Random, c: ContactSim) -> list[EventRow]:
     """Product usage in the first three weeks of a free trial."""
-    n = poisson(rng, 1.5 + 5 * c.intent)
+    n = poisson(rng, 1.5 + 4 * c.intent)
     out: list[EventRow] = [
         (c.created_at + int((i + rng.random()) * 21 * DAY / max(n, 1)), "trial_usage", False,
          props(("feature", rng.choice(V.TRIAL_FEATURES))))

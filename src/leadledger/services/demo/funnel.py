@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 
 from leadledger.domain.policy import Policy
 from leadledger.domain.records import Event
@@ -73,6 +74,10 @@ def mql_crossing(c: ContactSim, policy: Policy, until: int) -> int | None:
     if c.fit < sc.fit_minimum:
         return None
     signals = {s.event_type: (s.points, s.cap) for s in sc.signals}
+    counts = Counter(e[1] for e in c.events)
+    best = sum(_capped(*signals[k], n) for k, n in counts.items() if k in signals and signals[k][0] > 0)
+    if c.fit + best < sc.mql_threshold:  # even undecayed, the events cannot reach the threshold
+        return None
     half_life = sc.half_life_days * DAY
     decayed: dict[str, tuple[float, int]] = {}  # type → (decayed count, as of)
     seen: dict[str, int] = {}
@@ -89,7 +94,7 @@ def mql_crossing(c: ContactSim, policy: Policy, until: int) -> int | None:
         points, cap = signal
         if points <= 0:
             continue
-        ceiling += _capped(points, cap, n) - _capped(points, cap, n - 1)
+        ceiling += points if cap is None else max(0.0, min(points, cap - points * (n - 1)))
         if ceiling < sc.mql_threshold:
             continue
         behaviour = sum(
@@ -196,6 +201,18 @@ def _sales(rng: random.Random, c: ContactSim, policy: Policy, mql_at: int, now: 
         _not_qualified(rng, c, rep, touched, now)
 
 
+def _trial_check_in(rng: random.Random, c: ContactSim, rep: str, promoted: int, now: int) -> None:
+    """The rep calls the product-qualified user and confirms the BANT basics on the call."""
+    touched = _between(rng, promoted, HOUR, 40 * HOUR)
+    if touched >= now:
+        return
+    c.events.append(rep_event(touched, "call", rep, "trial check-in"))
+    for i, name in enumerate(("need", "authority", "timeline")):
+        at = touched + 30 * MINUTE + i * HOUR
+        if at < now:
+            c.evidence.append(EvidenceRow(at, name, rng.choice(V.EVIDENCE_VALUES[name]), rep))
+
+
 def simulate_funnel(rng: random.Random, c: ContactSim, policy: Policy, now: int) -> None:
     """Plan a contact's moves from creation to SQL (or wherever it stops)."""
     c.moves = [Move(c.created_at, policy.first_stage.name, f"source:{c.source}",
@@ -209,9 +226,7 @@ def simulate_funnel(rng: random.Random, c: ContactSim, policy: Policy, now: int)
             c.moves.append(Move(promoted, "sql", "rule:trial", "product usage and ICP fit",
                                 MoveKind.GATE, rep))
             c.sql_at = promoted
-            touched = _between(rng, promoted, HOUR, 40 * HOUR)
-            if touched < now:
-                c.events.append(rep_event(touched, "call", rep, "trial check-in"))
+            _trial_check_in(rng, c, rep, promoted, now)
             return
     if mql_at is None:
         return

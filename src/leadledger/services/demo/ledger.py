@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from leadledger.domain.facts import ContactFacts, latest_evidence
@@ -81,9 +80,8 @@ def snapshot(
         last = max((e[0] for e in c.events if e[0] <= move.at), default=c.created_at)
         return {"last_activity_at": to_datetime(last).isoformat(),
                 "dormant_after_days": policy.dormancy.after_days if policy.dormancy else None}
-    if move.kind is MoveKind.CREATE:  # only the contact's own fields matter
-        facts = ContactFacts(contact=contact_record(c, policy.first_stage.name, move.owner),
-                             account=c.account.as_record(move.at) if c.account else None)
+    if move.kind is MoveKind.CREATE:  # only the contact's own fields matter (company included)
+        facts = ContactFacts(contact=contact_record(c, policy.first_stage.name, move.owner))
     else:
         facts = _facts(c, world, policy, move, stage or policy.first_stage.name, entered)
     if move.kind in (MoveKind.CREATE, MoveKind.ACCOUNT):
@@ -103,13 +101,16 @@ def snapshot(
     return decision.change.evidence
 
 
-def ledger_entries(world: World, policy: Policy) -> Iterator[LedgerEntry]:
-    """Every contact's moves, in order, each with its snapshot."""
-    for c in world.contacts:
-        stage: str | None = None
-        entered: int | None = None
-        for move in c.moves:
-            snap = snapshot(c, world, policy, move, stage, entered)
-            yield LedgerEntry(move.at, c.id, stage, move.to_stage, move.actor, move.reason,
-                              json.dumps(snap, sort_keys=True, default=str))
-            stage, entered = move.to_stage, move.at
+def contact_entries(c: ContactSim, world: World, policy: Policy) -> list[LedgerEntry]:
+    """One contact's moves, in order, each with its snapshot."""
+    out = []
+    stage: str | None = None
+    entered: int | None = None
+    for move in c.moves:
+        if entered is not None and move.at < entered:
+            raise DemoBug(f"demo contact {c.email}: moves out of order at {to_datetime(move.at)}")
+        snap = snapshot(c, world, policy, move, stage, entered)
+        out.append(LedgerEntry(move.at, c.id, stage, move.to_stage, move.actor, move.reason,
+                               json.dumps(snap, sort_keys=True, default=str)))
+        stage, entered = move.to_stage, move.at
+    return out

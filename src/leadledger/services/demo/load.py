@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, func, select
 
@@ -16,33 +18,25 @@ from leadledger.errors import LeadledgerError
 from leadledger.services.demo import deals, engagement, funnel
 from leadledger.services.demo import vocab as V
 from leadledger.services.demo.dormancy import apply_dormancy
-from leadledger.services.demo.ledger import ledger_entries
+from leadledger.services.demo.ledger import LedgerEntry, contact_entries
 from leadledger.services.demo.mislabels import Mislabel, plant_mislabels
 from leadledger.services.demo.people import make_accounts, make_contacts, number
 from leadledger.services.demo.records import FitScorer
 from leadledger.services.demo.world import World
-from leadledger.services.demo.writer import (
-    account_rows,
-    advance_sequences,
-    contact_rows,
-    event_rows,
-    evidence_rows,
-    opportunity_rows,
-    role_rows,
-    stage_change_rows,
-    write_table,
-)
+from leadledger.services.demo.writer import write_world
 from leadledger.store import activity, db
 from leadledger.store.policies import load_active_policy
 from leadledger.store.schema import accounts, contacts
 
 Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
 ACCOUNTS_AT_SCALE_1 = 2_000
 CONTACTS_AT_SCALE_1 = 10_000
 REQUIRED_STAGES = ("lead", "mql", "sal", "sql", "opportunity", "customer", "nurture", "disqualified")
 GROUND_TRUTH_KEY = "demo_ground_truth"
 TRUE_DRIVERS = (
     "demo_request", "pricing_page_view", "webinar_attended", "seniority", "employees", "industry",
+    "trial_usage",
 )
 
 
@@ -71,39 +65,54 @@ def _rng(seed: int, part: str) -> random.Random:
     return random.Random(f"leadledger-demo:{seed}:{part}")
 
 
-def _step(progress: Progress | None, name: str, items: list[object] | int) -> Callable[[int], None]:
-    """A per-item progress callback that reports about fifty times."""
-    total = items if isinstance(items, int) else len(items)
-    every = max(1, total // 50)
+class _Steps:
+    """Reports (step, done, total) to the caller's progress bar, about fifty times per step."""
 
-    def tick(done: int) -> None:
-        if progress and (done % every == 0 or done == total):
-            progress(name, done, total)
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
 
-    return tick
+    def each(self, name: str, items: Sequence[T]) -> Iterator[T]:
+        """Yield `items`, reporting as they are done."""
+        total = len(items)
+        every = max(1, total // 50)
+        for i, item in enumerate(items, 1):
+            yield item
+            if self.progress and (i % every == 0 or i == total):
+                self.progress(name, i, total)
+
+    @contextmanager
+    def once(self, name: str) -> Iterator[None]:
+        """A step without countable items: 0 of 1, then 1 of 1."""
+        if self.progress:
+            self.progress(name, 0, 1)
+        yield
+        if self.progress:
+            self.progress(name, 1, 1)
 
 
-def build_world(seed: int, scale: float, now: int, policy: Policy, progress: Progress | None = None
-                ) -> tuple[World, list[Mislabel]]:
+def build_world(
+    seed: int, scale: float, now: int, policy: Policy, progress: Progress | None = None
+) -> tuple[World, list[Mislabel]]:
     """Simulate the year: people, engagement, funnels, deals, dormancy, then the planted errors."""
-    accts = make_accounts(_rng(seed, "accounts"), max(1, round(ACCOUNTS_AT_SCALE_1 * scale)))
-    people = make_contacts(_rng(seed, "contacts"), accts, max(20, round(CONTACTS_AT_SCALE_1 * scale)), now)
-    number(_rng(seed, "ids"), accts, people)
+    steps = _Steps(progress)
+    with steps.once("accounts and contacts"):
+        n_accounts = max(1, round(ACCOUNTS_AT_SCALE_1 * scale))
+        n_contacts = max(20, round(CONTACTS_AT_SCALE_1 * scale))
+        accts = make_accounts(_rng(seed, "accounts"), n_accounts)
+        people = make_contacts(_rng(seed, "contacts"), accts, n_contacts, now)
+        number(_rng(seed, "ids"), accts, people)
     world = World(now=now, accounts=accts, contacts=people)
-    sends = engagement.campaign_sends(now)
-    rng, tick = _rng(seed, "engagement"), _step(progress, "engagement", len(people))
-    fits = FitScorer(policy.scoring)
-    for i, c in enumerate(people, 1):
+    fits, sends, rng = FitScorer(policy.scoring), engagement.campaign_sends(now), _rng(seed, "engagement")
+    for c in steps.each("engagement", people):
         c.fit = fits.fit(c)
         engagement.engage(rng, c, now, sends)
-        tick(i)
-    rng, tick = _rng(seed, "funnel"), _step(progress, "journeys", len(people))
-    for i, c in enumerate(people, 1):
+    rng = _rng(seed, "funnel")
+    for c in steps.each("journeys", people):
         funnel.simulate_funnel(rng, c, policy, now)
-        tick(i)
-    deals.simulate_deals(_rng(seed, "deals"), world)
-    apply_dormancy(world, policy)
-    truth = plant_mislabels(_rng(seed, "mislabels"), world)
+    with steps.once("deals"):
+        deals.simulate_deals(_rng(seed, "deals"), world)
+        apply_dormancy(world, policy)
+        truth = plant_mislabels(_rng(seed, "mislabels"), world)
     world.opportunities.sort(key=lambda o: (o.created_at, o.account.id, o.type))
     for i, o in enumerate(world.opportunities, 1):
         o.id = i
@@ -112,7 +121,16 @@ def build_world(seed: int, scale: float, now: int, policy: Policy, progress: Pro
     return world, truth
 
 
-def _check_ready(engine: Engine, conn: Connection, policy: Policy) -> None:
+def _ledger(world: World, policy: Policy, steps: _Steps) -> list[LedgerEntry]:
+    """Every planned move judged by the policy's gates, with its evidence snapshot."""
+    entries: list[LedgerEntry] = []
+    for c in steps.each("ledger", world.contacts):
+        entries += contact_entries(c, world, policy)
+    return entries
+
+
+def _check_ready(conn: Connection, policy: Policy) -> None:
+    """Refuse a database that already holds data, or whose policy is not lead-first shaped."""
     n = conn.execute(select(func.count()).select_from(contacts)).scalar_one()
     if n:
         raise LeadledgerError(
@@ -148,6 +166,7 @@ def ground_truth(seed: int, now: datetime, scale: float, mislabels: list[Mislabe
             "demo_request": "at least one demo request",
             "pricing_page_view": "count of pricing page views (up to 5)",
             "webinar_attended": "attended at least one webinar",
+            "trial_usage": "free-trial users with 5+ usage events and ICP fit qualify product-led",
         },
         "models": {
             "intent_log_odds": engagement.INTENT_LOG_ODDS,
@@ -170,35 +189,25 @@ def load_demo(
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
     with db.transaction(engine) as conn:
         policy = load_active_policy(conn)
-        _check_ready(engine, conn, policy)
+        _check_ready(conn, policy)
         anchor, _ = activity.decay_params(conn)
         world, truth = build_world(seed, scale, int(now.timestamp()), policy, progress)
-        entries = list(ledger_entries(world, policy))
-        write_table(conn, "accounts", account_rows(world), progress)
-        write_table(conn, "contacts", contact_rows(world), progress)
-        n_events = write_table(conn, "events", event_rows(world), progress)
-        n_evidence = write_table(conn, "evidence", evidence_rows(world), progress)
-        write_table(conn, "opportunities", opportunity_rows(world), progress)
-        write_table(conn, "opportunity_contacts", role_rows(world), progress)
-        n_changes = write_table(conn, "stage_changes", stage_change_rows(entries, policy.version), progress)
-        advance_sequences(conn)
-        if progress:
-            progress("activity aggregates", 0, 1)
-        activity.rebuild(conn, policy.scoring.half_life_days, anchor)
-        activity.set_meta(conn, GROUND_TRUTH_KEY,
-                          json.dumps(ground_truth(seed, now, scale, truth), sort_keys=True))
-        if progress:
-            progress("activity aggregates", 1, 1)
-    return _report(world, policy, n_events, n_evidence, n_changes, len(truth))
+        entries = _ledger(world, policy, _Steps(progress))
+        written = write_world(conn, world, entries, policy.version, progress)
+        with _Steps(progress).once("activity aggregates"):
+            activity.rebuild(conn, policy.scoring.half_life_days, anchor)
+        truth_json = json.dumps(ground_truth(seed, now, scale, truth), sort_keys=True)
+        activity.set_meta(conn, GROUND_TRUTH_KEY, truth_json)
+    return _report(world, policy, written, len(truth))
 
 
-def _report(world: World, policy: Policy, events: int, evidence: int, changes: int, mislabeled: int
-            ) -> DemoReport:
+def _report(world: World, policy: Policy, written: dict[str, int], mislabeled: int) -> DemoReport:
+    """Counts of what was loaded."""
     states = Counter(o.state(world.now) for o in world.opportunities)
     per_stage = Counter(c.stage for c in world.contacts)
     return DemoReport(
-        accounts=len(world.accounts), contacts=len(world.contacts), events=events, evidence=evidence,
-        opportunities_won=states["won"], opportunities_lost=states["lost"],
-        opportunities_open=states["open"], stage_changes=changes, mislabeled=mislabeled,
+        accounts=written["accounts"], contacts=written["contacts"], events=written["events"],
+        evidence=written["evidence"], opportunities_won=states["won"], opportunities_lost=states["lost"],
+        opportunities_open=states["open"], stage_changes=written["stage_changes"], mislabeled=mislabeled,
         stages={s.name: per_stage[s.name] for s in policy.stages},
     )

@@ -110,7 +110,26 @@ def write_table(
     return written
 
 
-def advance_sequences(conn: Connection) -> None:
+def write_world(
+    conn: Connection, world: World, entries: Sequence[LedgerEntry], policy_version: str,
+    progress: Progress | None,
+) -> dict[str, int]:
+    """Every table in foreign-key order; returns rows written per table."""
+    tables: dict[str, Iterable[tuple[Any, ...]]] = {
+        "accounts": account_rows(world),
+        "contacts": contact_rows(world),
+        "events": event_rows(world),
+        "evidence": evidence_rows(world),
+        "opportunities": opportunity_rows(world),
+        "opportunity_contacts": role_rows(world),
+        "stage_changes": stage_change_rows(entries, policy_version),
+    }
+    written = {name: write_table(conn, name, rows, progress) for name, rows in tables.items()}
+    _advance_sequences(conn)
+    return written
+
+
+def _advance_sequences(conn: Connection) -> None:
     """On PostgreSQL, move each serial past the ids the demo gave, so later inserts do not collide."""
     if not is_postgres(conn):
         return
