@@ -132,10 +132,20 @@ def signal_points(signal: Signal, decayed_count: float) -> float:
     return min(raw, signal.cap) if signal.points >= 0 else max(raw, -signal.cap)
 
 
+def _show(value: FitValue) -> str:
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value.is_integer() else f"{value:,.2f}"
+    if isinstance(value, tuple):
+        return ", ".join(value)
+    return str(value)
+
+
 def score_fit(values: Mapping[str, FitValue], scoring: Scoring) -> tuple[float, list[ScoreItem]]:
     """Sum the points of every matching fit rule."""
     items = [
-        ScoreItem(kind="fit", signal=r.label, points=r.points, detail=f"{r.field} = {values.get(r.field)}")
+        ScoreItem(
+            kind="fit", signal=r.label, points=r.points, detail=f"{r.field} = {_show(values.get(r.field))}"
+        )
         for r in scoring.fit_rules
         if fit_rule_matches(r, values.get(r.field))
     ]
