@@ -361,7 +361,6 @@ def test_free_student_and_competitor_addresses_have_no_account(loaded: tuple[Eng
     engine, _ = loaded
     with engine.connect() as c:
         rows = c.execute(select(contacts.c.email, contacts.c.account_id)).all()
-        churned = c.execute(select(func.count()).where(accounts.c.churned_at.is_not(None))).scalar_one()
     domains = {r.email.rsplit("@", 1)[1]: r.account_id for r in rows}
     assert any(d.endswith(".edu") for d in domains)
     assert "hubspot.com" in domains or "salesforce.com" in domains
@@ -369,7 +368,6 @@ def test_free_student_and_competitor_addresses_have_no_account(loaded: tuple[Eng
         domain = r.email.rsplit("@", 1)[1]
         if domain.endswith(".edu") or domain in ("hubspot.com", "salesforce.com", "gmail.com"):
             assert r.account_id is None, r.email
-    assert churned >= 1
 
 
 # ---------------------------------------------------------------- loading
@@ -409,6 +407,8 @@ def test_full_scale_on_sqlite(tmp_path: Path) -> None:
     assert "engagement" in steps and "writing events" in steps
     with engine.connect() as c:
         first = c.execute(select(func.min(events.c.occurred_at))).scalar_one()
+        churned = c.execute(select(func.count()).where(accounts.c.churned_at.is_not(None))).scalar_one()
     assert from_db(first) >= NOW - timedelta(days=366)  # type: ignore[operator]
+    assert 3 <= churned <= 40
     assert elapsed < 30, f"the full demo took {elapsed:.1f}s"  # ~5–8 s here; generous for slow CI
     engine.dispose()

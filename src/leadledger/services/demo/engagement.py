@@ -36,6 +36,12 @@ def props(*pairs: tuple[str, str]) -> str:
     return json.dumps(dict(pairs), sort_keys=True)
 
 
+PAGES = tuple(props(("path", p)) for p in V.WEB_PATHS)
+PRICING = props(("path", "/pricing"))
+BOUNCE = props(("reason", "hard bounce"))
+OPEN_DELAY_MU = math.log(3 * HOUR)  # opens come a few hours after the send (log-normal)
+
+
 def poisson(rng: random.Random, lam: float) -> int:
     """A Poisson draw (normal approximation for large means)."""
     if lam <= 0:
@@ -50,16 +56,12 @@ def poisson(rng: random.Random, lam: float) -> int:
         k += 1
 
 
-def campaign_sends(now: int) -> list[int]:
-    """Weekly newsletter sends (15:00 UTC) over the 13 months before `now`."""
+def campaign_sends(now: int) -> list[tuple[int, str]]:
+    """Weekly newsletter sends (15:00 UTC) over the 13 months before `now`, with their properties."""
     first = now - 400 * DAY
     first = first - first % DAY + 15 * HOUR
-    return list(range(first, now, 7 * DAY))
-
-
-def _date(t: int) -> str:
-    """'YYYY-MM-DD' of a send."""
-    return (to_text(t) or "")[:10]
+    times = range(first, now, 7 * DAY)
+    return [(t, props(("campaign", f"newsletter-{(to_text(t) or '')[:10]}"))) for t in times]
 
 
 def _intent(rng: random.Random, c: ContactSim) -> bool:
@@ -78,29 +80,30 @@ def _intent(rng: random.Random, c: ContactSim) -> bool:
     return rng.random() < sigmoid(z)
 
 
-def _emails(rng: random.Random, c: ContactSim, sends: list[int], level: float) -> list[EventRow]:
-    received = [s for s in sends if s >= c.created_at]
+def _emails(rng: random.Random, c: ContactSim, sends: list[tuple[int, str]], level: float) -> list[EventRow]:
+    """Newsletter opens and clicks; a bounce ends them, an unsubscribe opts the contact out."""
+    received = [s for s in sends if s[0] >= c.created_at]
     if not received:
         return []
     bounce_p = 0.06 if c.source in BAD_LIST_SOURCES else 0.01
     if rng.random() < bounce_p:
-        return [(received[0] + 2 * MINUTE, "bounce", False, props(("reason", "hard bounce")))]
+        return [(received[0][0] + 2 * MINUTE, "bounce", False, BOUNCE)]
     stop = len(received)
     out: list[EventRow] = []
     if rng.random() < 0.05:
         stop = rng.randrange(len(received))
         c.opted_out = True
-        out.append((received[stop] + int(rng.expovariate(1 / (6 * HOUR))), "unsubscribe", False,
-                    props(("campaign", f"newsletter-{_date(received[stop])}"))))
+        at, campaign = received[stop]
+        out.append((at + int(rng.expovariate(1 / (6 * HOUR))), "unsubscribe", False, campaign))
     p_open = min(0.7, 0.2 * level)
-    for send in received[:stop]:
-        if rng.random() >= p_open:
+    random_, lognormal = rng.random, rng.lognormvariate
+    for at, campaign in received[:stop]:
+        if random_() >= p_open:
             continue
-        campaign = props(("campaign", f"newsletter-{_date(send)}"))
-        opened = send + int(rng.lognormvariate(math.log(3 * HOUR), 1.2))
+        opened = at + int(lognormal(OPEN_DELAY_MU, 1.2))
         out.append((opened, "email_open", False, campaign))
-        if rng.random() < 0.18:
-            out.append((opened + int(rng.random() * 5 * MINUTE), "email_click", False, campaign))
+        if random_() < 0.18:
+            out.append((opened + int(random_() * 5 * MINUTE), "email_click", False, campaign))
     return out
 
 
@@ -110,9 +113,9 @@ def _session(rng: random.Random, start: int, views: int, pricing: int) -> list[E
     t = start
     for i in range(views + pricing):
         if i < pricing:
-            out.append((t, "pricing_page_view", False, props(("path", "/pricing"))))
+            out.append((t, "pricing_page_view", False, PRICING))
         else:
-            out.append((t, "page_view", False, props(("path", rng.choice(V.WEB_PATHS)))))
+            out.append((t, "page_view", False, rng.choice(PAGES)))
         t += MINUTE + int(rng.random() * 4 * MINUTE)
     return out
 
@@ -120,7 +123,7 @@ def _session(rng: random.Random, start: int, views: int, pricing: int) -> list[E
 def _browsing(rng: random.Random, c: ContactSim, now: int, level: float) -> list[EventRow]:
     life_days = (now - c.created_at) / DAY
     out: list[EventRow] = []
-    for _ in range(poisson(rng, level * life_days / 30 * 0.55)):
+    for _ in range(poisson(rng, level * life_days / 30 * 0.5)):
         start = office_hours(rng, uniform_time(rng, c.created_at, now))
         views = 1 + min(8, int(rng.expovariate(0.8)))
         out += _session(rng, start, views, 1 if rng.random() < 0.03 else 0)
@@ -182,7 +185,7 @@ def _trial(rng: random.Random, c: ContactSim) -> list[EventRow]:
     return out
 
 
-def engage(rng: random.Random, c: ContactSim, now: int, sends: list[int]) -> None:
+def engage(rng: random.Random, c: ContactSim, now: int, sends: list[tuple[int, str]]) -> None:
     """Fill in a contact's marketing events (one-way), with intent planted where drawn."""
     c.intent = _intent(rng, c)
     level = math.exp(rng.gauss(0, 0.7))

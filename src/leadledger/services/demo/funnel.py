@@ -47,7 +47,7 @@ def _between(rng: random.Random, start: int, low: float, high: float) -> int:
 
 
 def score_at(c: ContactSim, policy: Policy, at: int) -> float:
-    """The reference score as of `at` (what the MQL gate will see), remembered per contact."""
+    """The score as of `at` (what the MQL gate sees): the reference's, unless already known."""
     if at in c.scores:
         return c.scores[at]
     events = [
@@ -97,11 +97,14 @@ def mql_crossing(c: ContactSim, policy: Policy, until: int) -> int | None:
         ceiling += points if cap is None else max(0.0, min(points, cap - points * (n - 1)))
         if ceiling < sc.mql_threshold:
             continue
-        behaviour = sum(
+        score = c.fit + sum(
             _capped(*signals[k], m * 0.5 ** ((at - t) / half_life)) for k, (m, t) in decayed.items()
         )
-        # The incremental sum can differ from the reference in the last bits: confirm with it.
-        if c.fit + behaviour >= sc.mql_threshold and score_at(c, policy, at) >= sc.mql_threshold:
+        if score >= sc.mql_threshold + 1e-6:
+            c.scores[at] = score
+            return at
+        # Within rounding of the threshold the incremental sum may disagree with the reference.
+        if score >= sc.mql_threshold - 1e-6 and score_at(c, policy, at) >= sc.mql_threshold:
             return at
     return None
 
