@@ -124,8 +124,8 @@ def _sync_customers(account: AccountSim, deal: list[ContactSim], booked: int, un
     for c in account.contacts:
         if c in deal or c.created_at > until:
             continue
-        at = max(booked, c.created_at) + MINUTE
-        c.truncate(max(booked, c.created_at))
+        at = max(booked, c.created_at) + 1  # right after the booking (or the contact's creation)
+        c.truncate(at - 1)
         if c.stage != "customer":
             move = Move(at, "customer", ACCOUNT_ACTOR, ACCOUNT_REASON, MoveKind.ACCOUNT, account.owner)
             c.moves.append(move)
@@ -147,7 +147,7 @@ def _close_out(rng: random.Random, opp: OpportunitySim, deal: list[ContactSim], 
     elif opp.closed_at is not None:
         for c in deal:
             # Within days of the loss, and never left at opportunity once the deal is lost.
-            at = opp.closed_at + 1 + int(rng.random() * min(3 * DAY, now - opp.closed_at - 2))
+            at = opp.closed_at + 1 + int(rng.random() * max(0, min(3 * DAY, now - opp.closed_at - 2)))
             if rng.random() < 0.6:
                 c.moves.append(Move(at, "nurture", opp.owner, f"opportunity lost: {opp.lost_reason}",
                                     MoveKind.GATE, opp.owner))
@@ -155,6 +155,40 @@ def _close_out(rng: random.Random, opp: OpportunitySim, deal: list[ContactSim], 
                 c.moves.append(Move(at, "sql", opp.owner,
                                     f"opportunity lost ({opp.lost_reason}); back to prospect",
                                     MoveKind.BACKWARD, opp.owner))
+
+
+def _log_odds(weights: dict[str, float], drivers: dict[str, float | bool]) -> float:
+    """Σ weight × driver over the drivers named in `weights` (plus its base)."""
+    return weights["base"] + sum(weights[k] * float(v) for k, v in drivers.items())
+
+
+def _committee(rng: random.Random, opp: OpportunitySim, sqls: list[ContactSim], closes: int, now: int
+               ) -> list[ContactSim]:
+    """The account's SQLs join the deal: at its opening, or when they qualify while it runs."""
+    deal: list[ContactSim] = []
+    for c in sqls:
+        sql_at = c.sql_at or 0
+        joined = opp.created_at if sql_at <= opp.created_at else _between(rng, sql_at, HOUR, 2 * DAY)
+        if joined >= min(closes, now):
+            continue
+        opp.roles.append(Role(c, _committee_role(c, [r.role for r in opp.roles]), joined))
+        c.moves.append(Move(joined + MINUTE, "opportunity", opp.owner, f"opportunity opened: {opp.name}",
+                            MoveKind.GATE, opp.owner))
+        deal.append(c)
+    return deal
+
+
+def _after_booking(rng: random.Random, account: AccountSim, deal: list[ContactSim], booked: int, now: int
+                   ) -> None:
+    """The whole account turns customer; a few early customers later churn back to nurture."""
+    account.churned_at = _churn(rng, account, booked, now)
+    _sync_customers(account, deal, booked, account.churned_at or now)
+    if account.churned_at is None:
+        return
+    for c in account.contacts:
+        if c.created_at <= account.churned_at and c.stage == "customer":
+            c.moves.append(Move(account.churned_at + HOUR, "nurture", account.owner,
+                                "account churned: contract not renewed", MoveKind.GATE, account.owner))
 
 
 def new_business(rng: random.Random, world: World, account: AccountSim) -> None:
@@ -165,40 +199,27 @@ def new_business(rng: random.Random, world: World, account: AccountSim) -> None:
     if not sqls:
         return
     first = sqls[0]
-    w = OPEN_LOG_ODDS
-    z = w["base"] + w["icp_account"] * account.icp + w["decision_maker"] * first.decision_maker
-    z += w["demo_request"] * (first.count("demo_request") > 0)
+    p_open = sigmoid(_log_odds(OPEN_LOG_ODDS, {
+        "icp_account": account.icp, "decision_maker": first.decision_maker,
+        "demo_request": first.count("demo_request") > 0,
+    }))
     opened = _between(rng, first.sql_at or 0, DAY, 14 * DAY)
-    if rng.random() >= sigmoid(z) or opened >= now:
+    if rng.random() >= p_open or opened >= now:
         return
     opp = _new_opportunity(rng, world, account, "new", opened, _amount(rng, account.employees))
     closes = opened + int(_cycle_days(rng, account.employees) * DAY)
-    deal: list[ContactSim] = []
-    for c in sqls:
-        joined = opened if (c.sql_at or 0) <= opened else _between(rng, c.sql_at or 0, HOUR, 2 * DAY)
-        if joined >= min(closes, now):
-            continue
-        opp.roles.append(Role(c, _committee_role(c, [r.role for r in opp.roles]), joined))
-        c.moves.append(Move(joined + MINUTE, "opportunity", opp.owner, f"opportunity opened: {opp.name}",
-                            MoveKind.GATE, opp.owner))
-        deal.append(c)
-    w2 = WIN_LOG_ODDS
-    z = w2["base"] + w2["decision_maker_on_deal"] * any(c.decision_maker for c in deal)
-    z += w2["icp_account"] * account.icp + w2["two_or_more_contacts"] * (len(deal) >= 2)
-    z += w2["demo_request_on_deal"] * any(c.count("demo_request") > 0 for c in deal)
-    z += w2["account_in_market"] * account.in_market
-    _resolve(rng, opp, sigmoid(z), closes, now)
+    deal = _committee(rng, opp, sqls, closes, now)
+    p_win = sigmoid(_log_odds(WIN_LOG_ODDS, {
+        "decision_maker_on_deal": any(c.decision_maker for c in deal), "icp_account": account.icp,
+        "two_or_more_contacts": len(deal) >= 2,
+        "demo_request_on_deal": any(c.count("demo_request") > 0 for c in deal),
+        "account_in_market": account.in_market,
+    }))
+    _resolve(rng, opp, p_win, closes, now)
     _deal_activity(rng, opp, opened, closes, now)
     _close_out(rng, opp, deal, now)
-    if opp.booked_at is None:
-        return
-    account.churned_at = _churn(rng, account, opp.booked_at, now)
-    _sync_customers(account, deal, opp.booked_at, account.churned_at or now)
-    if account.churned_at is not None:
-        for c in account.contacts:
-            if c.created_at <= account.churned_at and c.stage == "customer":
-                c.moves.append(Move(account.churned_at + HOUR, "nurture", account.owner,
-                                    "account churned: contract not renewed", MoveKind.GATE, account.owner))
+    if opp.booked_at is not None:
+        _after_booking(rng, account, deal, opp.booked_at, now)
 
 
 def expansion(rng: random.Random, world: World, account: AccountSim) -> None:

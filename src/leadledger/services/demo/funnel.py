@@ -28,10 +28,10 @@ from leadledger.services.demo.world import (
 LIST_SOURCES = ("list_import", "event_badge_scan")
 
 # Planted qualification model (log-odds of SAL → SQL); the ground truth repeats it.
+# pricing_page_view counts each view up to 5; the others are yes/no.
 QUALIFY_LOG_ODDS = {
-    "base": -1.5, "demo_request": 1.6, "pricing_page_view (each, up to 5)": 0.3,
-    "decision_maker": 0.9, "icp_account": 0.8, "webinar_attended": 0.6,
-    "list_import or badge scan source": -0.7,
+    "base": -1.5, "demo_request": 1.6, "pricing_page_view": 0.3, "decision_maker": 0.9,
+    "icp_account": 0.8, "webinar_attended": 0.6, "list_or_badge_source": -0.7,
 }
 SAL_ACCEPT_RATE = 0.85
 
@@ -68,7 +68,7 @@ def _capped(points: float, cap: float | None, count: float) -> float:
     return min(raw, cap) if points >= 0 else max(raw, -cap)
 
 
-def mql_crossing(c: ContactSim, policy: Policy, until: int) -> int | None:
+def mql_crossing(c: ContactSim, policy: Policy) -> int | None:
     """The first event time at which fit + decayed behaviour reaches the MQL threshold."""
     sc = policy.scoring
     if c.fit < sc.fit_minimum:
@@ -83,8 +83,6 @@ def mql_crossing(c: ContactSim, policy: Policy, until: int) -> int | None:
     seen: dict[str, int] = {}
     ceiling = c.fit  # fit plus undecayed, capped points so far: the score cannot exceed it
     for at, kind, _, _ in c.events:
-        if at > until:
-            return None
         signal = signals.get(kind)
         if signal is None:
             continue
@@ -120,12 +118,15 @@ def _trial_qualified(c: ContactSim, policy: Policy) -> int | None:
 
 def _qualifies(rng: random.Random, c: ContactSim, at: int) -> bool:
     """Draw the SAL's outcome from the planted drivers, as known at the first touch."""
-    w = list(QUALIFY_LOG_ODDS.values())
-    z = (
-        w[0] + w[1] * (c.count("demo_request", at) > 0) + w[2] * min(5, c.count("pricing_page_view", at))
-        + w[3] * c.decision_maker + w[4] * bool(c.account and c.account.icp)
-        + w[5] * (c.count("webinar_attended", at) > 0) + w[6] * (c.source in LIST_SOURCES)
-    )
+    drivers = {
+        "demo_request": c.count("demo_request", at) > 0,
+        "pricing_page_view": min(5, c.count("pricing_page_view", at)),
+        "decision_maker": c.decision_maker,
+        "icp_account": bool(c.account and c.account.icp),
+        "webinar_attended": c.count("webinar_attended", at) > 0,
+        "list_or_badge_source": c.source in LIST_SOURCES,
+    }
+    z = QUALIFY_LOG_ODDS["base"] + sum(QUALIFY_LOG_ODDS[k] * float(v) for k, v in drivers.items())
     return rng.random() < sigmoid(z)
 
 
@@ -220,7 +221,7 @@ def simulate_funnel(rng: random.Random, c: ContactSim, policy: Policy, now: int)
     """Plan a contact's moves from creation to SQL (or wherever it stops)."""
     c.moves = [Move(c.created_at, policy.first_stage.name, f"source:{c.source}",
                     f"created by {c.source.replace('_', ' ')}", MoveKind.CREATE, None)]
-    mql_at = mql_crossing(c, policy, now)
+    mql_at = mql_crossing(c, policy)
     trial_at = _trial_qualified(c, policy)
     if trial_at is not None and (mql_at is None or trial_at < mql_at):
         promoted = trial_at + int(rng.random() * DAY)  # the next scoring run

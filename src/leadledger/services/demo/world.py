@@ -99,7 +99,7 @@ class EvidenceRow:
     confirmed_by: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # identity, not field-by-field
 class AccountSim:
     """A company in the making."""
 
@@ -133,7 +133,7 @@ class AccountSim:
         )
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # identity, not field-by-field
 class ContactSim:
     """A person in the making, with everything that happens to them."""
 
@@ -190,7 +190,7 @@ class ContactSim:
             self.sql_at = None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # identity, not field-by-field
 class Role:
     """A contact's seat on an opportunity's buying committee."""
 
@@ -199,7 +199,7 @@ class Role:
     since: int = 0  # when the contact joined the committee
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # identity, not field-by-field
 class OpportunitySim:
     """A deal in the making; its state at any moment is derived from its timestamps."""
 
