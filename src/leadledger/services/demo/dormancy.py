@@ -12,7 +12,7 @@ def apply_dormancy(world: World, policy: Policy) -> None:
     if rule is None:
         return
     for c in world.contacts:
-        if c.stage not in rule.applies_to or world.customer_since(c.account, world.now):
+        if c.stage not in rule.applies_to or world.is_customer(c.account, world.now):
             continue
         last = c.last_activity() or c.created_at
         # The sweep runs daily: it catches the record once it is past the cutoff and has settled.

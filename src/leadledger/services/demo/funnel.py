@@ -11,7 +11,7 @@ from leadledger.domain.records import Event
 from leadledger.domain.scoring import score_contact
 from leadledger.services.demo import vocab as V
 from leadledger.services.demo.engagement import props
-from leadledger.services.demo.records import account_record, contact_record
+from leadledger.services.demo.records import contact_record
 from leadledger.services.demo.world import (
     DAY,
     HOUR,
@@ -54,7 +54,7 @@ def score_at(c: ContactSim, policy: Policy, at: int) -> float:
         Event(id="", contact_id=c.id, type=e[1], occurred_at=to_datetime(e[0]), two_way=e[2])
         for e in c.events if e[0] <= at
     ]
-    account = account_record(c.account, at) if c.account else None
+    account = c.account.as_record(at) if c.account else None
     score = score_contact(contact_record(c, "lead"), account, events, policy.scoring, to_datetime(at))
     c.scores[at] = score.total
     return score.total

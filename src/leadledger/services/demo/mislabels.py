@@ -162,7 +162,7 @@ class Planter:
         now = self.world.now
         pool = [c for c in self.world.contacts
                 if c.mislabel is None and c.stage == "customer" and c.moves[-1].kind is MoveKind.ACCOUNT
-                and self.world.customer_since(c.account, now) and self._settled(c, 1)]
+                and self.world.is_customer(c.account, now) and self._settled(c, 1)]
         for c in sorted(self.rng.sample(pool, min(self.per_kind, len(pool))), key=lambda c: c.id):
             label = "nurture" if self.rng.random() < 0.6 else "lead"
             self._relabel(c, "customer_contact_in_nurture", label, self._when(c), None)

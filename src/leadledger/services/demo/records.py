@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from leadledger.domain.policy import Scoring
-from leadledger.domain.records import Account, Contact
+from leadledger.domain.records import Contact
 from leadledger.domain.scoring import FitValue, fit_rule_matches, fit_values
-from leadledger.services.demo.world import AccountSim, ContactSim, to_datetime
-
-
-def account_record(a: AccountSim, at: int) -> Account:
-    """The account as the domain sees it at `at` (churn only once it happened)."""
-    return a.as_record(at)
+from leadledger.services.demo.world import ContactSim, to_datetime
 
 
 def contact_record(

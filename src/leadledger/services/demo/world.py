@@ -156,7 +156,7 @@ class ContactSim:
     moves: list[Move] = field(default_factory=list)
     sql_at: int | None = None
     mislabel: str | None = None
-    scores: dict[int, float] = field(default_factory=dict)  # reference scores computed, by time
+    scores: dict[int, float] = field(default_factory=dict)  # scores computed at MQL checks, by time
 
     @property
     def decision_maker(self) -> bool:
@@ -240,9 +240,10 @@ class OpportunitySim:
         if state == "absent":
             return None
         signed = self.signed_at if self.signed_at is not None and self.signed_at <= at else None
+        stage = "negotiation" if state == "open" and self.stage.startswith("closed") else self.stage
         return Opportunity(
             id=self.id, account_id=self.account.id, name=self.name, type=self.type,
-            stage=self.stage, amount=self.amount, expected_close=to_datetime(self.expected_close),
+            stage=stage, amount=self.amount, expected_close=to_datetime(self.expected_close),
             signed_at=to_datetime(signed) if signed is not None else None,
             booked_at=to_datetime(self.booked_at) if state == "won" and self.booked_at else None,
             lost_reason=self.lost_reason if state == "lost" else None, owner=self.owner,
@@ -268,7 +269,7 @@ class World:
         """The deals on an account."""
         return self.opportunities_by_account.get(account.id, []) if account else []
 
-    def customer_since(self, account: AccountSim | None, at: int) -> bool:
+    def is_customer(self, account: AccountSim | None, at: int) -> bool:
         """Whether the account is a (non-churned) customer at `at`."""
         if account is None:
             return False
