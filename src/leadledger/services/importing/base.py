@@ -25,6 +25,7 @@ class Context:
     now: datetime  # naive UTC
     file_name: str
     plan: ColumnPlan
+    size_bytes: int = 0
 
     @property
     def pg(self) -> bool:
@@ -95,7 +96,11 @@ class Loader:
               columns: Sequence[str] | None = None) -> None:
         """Bulk-load `df`'s `columns` into an (emptied) staging table."""
         table = table or self.staging
-        cols = list(columns or [c for c, _ in self.staging_columns if c in df.columns or c == "line"])
+        # All-empty columns stay NULL without being sent: binding values is the slow part.
+        cols = list(columns or [
+            c for c, _ in self.staging_columns
+            if c == "line" or (c in df.columns and df[c].null_count() < df.height)
+        ])
         exprs = [pl.col(LINE).alias("line") if c == "line" else pl.col(c) for c in cols]
         self.ctx.conn.exec_driver_sql(f"DELETE FROM {table}")
         bulk_insert(self.ctx.conn, table, cols, df.select(exprs).rows())
@@ -133,6 +138,17 @@ class Loader:
             f"WHERE {table}.id = s.existing_id AND {changed}"
         )
         return self.ctx.run(sql, {"now": self.ctx.ts(self.ctx.now)} if touch else None)
+
+    def email_domain_sql(self, email: str) -> str:
+        """SQL for the part of an address after the '@'."""
+        if self.ctx.pg:
+            return f"split_part({email}, '@', 2)"
+        return f"substr({email}, instr({email}, '@') + 1)"
+
+    def json_object_sql(self, pairs: Sequence[tuple[str, str]]) -> str:
+        """SQL building a JSON object (as text) from (key, SQL expression) pairs, keys in order."""
+        args = ", ".join(f"'{k}', {v}" for k, v in pairs)
+        return f"json_build_object({args})::text" if self.ctx.pg else f"json_object({args})"
 
     def lookup(self, target: str, sql: str) -> None:
         """UPDATE staging SET target = (correlated subquery `sql` over the staging row)."""

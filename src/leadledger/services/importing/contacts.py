@@ -7,9 +7,8 @@ from datetime import timedelta
 import polars as pl
 
 from leadledger.domain.records import Source
-from leadledger.services.importing import parse
 from leadledger.services.importing.base import ChunkResult, Col, Context, Loader
-from leadledger.services.importing.validate import LINE, Check, quoted, raw
+from leadledger.services.importing.validate import Check, quoted, raw
 
 UPDATABLE = (
     Col("first_name"), Col("last_name"), Col("company"), Col("title"), Col("seniority"),
@@ -26,11 +25,11 @@ class ContactLoader(Loader):
     kind = "contacts"
     staging = "import_contacts"
     staging_columns = (
-        ("line", "BIGINT"), ("email", "TEXT"), ("email_domain", "TEXT"), ("first_name", "TEXT"),
+        ("line", "BIGINT"), ("email", "TEXT"), ("first_name", "TEXT"),
         ("last_name", "TEXT"), ("company", "TEXT"), ("title", "TEXT"), ("seniority", "TEXT"),
         ("role", "TEXT"), ("account_domain", "TEXT"), ("owner", "TEXT"), ("source", "TEXT"),
         ("opted_out", "BOOLEAN"), ("stage", "TEXT"), ("created_at", "TIMESTAMP"),
-        ("ledger_evidence", "TEXT"), ("account_id", "INTEGER"), ("existing_id", "INTEGER"),
+        ("source_label", "TEXT"), ("account_id", "INTEGER"), ("existing_id", "INTEGER"),
     )
 
     def __init__(self, ctx: Context) -> None:
@@ -53,22 +52,13 @@ class ContactLoader(Loader):
         ]
 
     def derive(self, df: pl.DataFrame) -> pl.DataFrame:
-        """The email's domain and the JSON evidence of the first ledger entry."""
+        """Collect unusual sources; keep the file's own stage label when a mapping translated it."""
         if "source" not in self.ctx.plan.kind.values and len(self.odd_sources) < 50:
             odd = df.filter(pl.col("source").is_not_null() & ~pl.col("source").is_in(SOURCES))
             self.odd_sources.update(odd["source"].unique().head(50).to_list())
-        evidence: dict[str, pl.Expr] = {
-            "imported_label": pl.col("stage"),
-            "source_file": pl.lit(self.ctx.file_name),
-            "line": pl.col(LINE),
-        }
         if "stage" in self.ctx.plan.kind.values:
-            evidence["source_label"] = raw("stage")
-        return df.with_columns(
-            parse.email_domain(pl.col("email")).alias("email_domain"),
-            pl.struct(*(e.alias(k) for k, e in evidence.items()))
-            .struct.json_encode().alias("ledger_evidence"),
-        )
+            df = df.with_columns(raw("stage").alias("source_label"))
+        return df
 
     def load(self, df: pl.DataFrame) -> ChunkResult:
         """Link accounts, route customer contacts, update changed contacts, insert new ones."""
@@ -77,7 +67,7 @@ class ContactLoader(Loader):
         ctx.run(
             f"UPDATE {s} SET existing_id = (SELECT c.id FROM contacts c WHERE c.email = {s}.email), "
             f"account_id = (SELECT a.id FROM accounts a "
-            f"WHERE a.domain = COALESCE({s}.account_domain, {s}.email_domain))"
+            f"WHERE a.domain = COALESCE({s}.account_domain, {self.email_domain_sql(f'{s}.email')}))"
         )
         if ctx.policy.edge_cases.customer_contacts_route_to_owner:
             # Existing customers' contacts are never fresh leads: they go to the account owner.
@@ -116,13 +106,18 @@ class ContactLoader(Loader):
             params,
         )
         if inserted:
+            pairs = [("imported_label", "s.stage"), ("source_file", "CAST(:file AS TEXT)"),
+                     ("line", "s.line")]
+            if "stage" in ctx.plan.kind.values:
+                pairs.append(("source_label", "s.source_label"))
             ctx.run(
                 "INSERT INTO stage_changes (contact_id, from_stage, to_stage, at, actor, reason, "
                 "evidence, policy_version) "
                 "SELECT c.id, NULL, c.stage, c.stage_entered_at, :actor, 'imported', "
-                f"s.ledger_evidence, :version FROM {s} s JOIN contacts c ON c.email = s.email "
+                f"{self.json_object_sql(pairs)}, :version "
+                f"FROM {s} s JOIN contacts c ON c.email = s.email "
                 "WHERE s.existing_id IS NULL ORDER BY s.line",
-                params,
+                {**params, "file": ctx.file_name},
             )
         return inserted
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -11,19 +12,19 @@ import polars as pl
 from sqlalchemy import Connection, Engine
 
 from leadledger.errors import ImportFailed
-from leadledger.services.importing import parse
 from leadledger.services.importing.accounts import AccountLoader
+from leadledger.services.importing.background import prefetch
 from leadledger.services.importing.base import ChunkResult, Context, Loader
 from leadledger.services.importing.contacts import ContactLoader
 from leadledger.services.importing.events import EventLoader
 from leadledger.services.importing.evidence import EvidenceLoader
-from leadledger.services.importing.fields import FieldType
 from leadledger.services.importing.mapping import ColumnPlan, load_mapping, plan_columns
 from leadledger.services.importing.opportunities import OpportunityLoader
-from leadledger.services.importing.reader import Batch, CsvSource
+from leadledger.services.importing.prepare import prepare_chunks
+from leadledger.services.importing.reader import CsvSource, RawReject
 from leadledger.services.importing.rejects import RejectRow, RejectWriter, default_reject_path
 from leadledger.services.importing.report import ImportReport
-from leadledger.services.importing.validate import LINE, first_occurrence, generic_checks, split
+from leadledger.services.importing.validate import LINE
 from leadledger.store.db import to_db
 from leadledger.store.policies import load_active_policy
 
@@ -31,7 +32,6 @@ LOADERS: dict[str, type[Loader]] = {
     loader.kind: loader
     for loader in (AccountLoader, ContactLoader, EventLoader, OpportunityLoader, EvidenceLoader)
 }
-KEY_LABELS = {"evidence": "evidence (email, field, confirmed_at)"}
 CHUNK_ROWS = 100_000
 
 Progress = Callable[[int, int], None]
@@ -92,60 +92,26 @@ def import_csv(
 def _run(conn: Connection, plan: ColumnPlan, source: CsvSource, writer: RejectWriter,
          now: datetime, progress: Progress | None) -> _Totals:
     ctx = Context(conn=conn, policy=load_active_policy(conn), now=now,
-                  file_name=source.path.name, plan=plan)
+                  file_name=source.path.name, plan=plan, size_bytes=source.total_bytes)
     loader = LOADERS[plan.kind.spec.name](ctx)
-    spec = plan.kind.spec
     totals = _Totals()
-    seen: pl.DataFrame | None = None
-    for batch in source.batches():
-        raw = _frame(batch, len(source.header))
-        totals.rows_read += raw.height + len(batch.rejects)
-        parsed = _parse(raw, plan)
-        good, rejects = split(parsed, generic_checks(plan) + loader.checks(parsed))
-        if spec.name != "events":  # events count repeats as duplicates instead of rejecting them
-            label = KEY_LABELS.get(spec.name, spec.key[0])
-            good, repeated, seen = first_occurrence(good, spec.key, seen, label)
-            rejects = pl.concat([rejects, repeated])
-        result = ChunkResult()
-        if not good.is_empty():
-            result = loader.load(_for_storage(loader.derive(good), plan))
-        totals.add(result)
-        rejects = pl.concat([rejects, result.rejects])
-        writer.write(_reject_rows(rejects, raw, plan, batch))
-        if progress is not None:
-            progress(batch.bytes_done, source.total_bytes)
+    with closing(prefetch(prepare_chunks(source, plan, loader))) as chunks:
+        for chunk in chunks:
+            totals.rows_read += chunk.rows_read
+            result = loader.load(chunk.good) if not chunk.good.is_empty() else ChunkResult()
+            totals.add(result)
+            rejects = pl.concat([chunk.rejects, result.rejects])
+            writer.write(_reject_rows(rejects, chunk.raw, plan, chunk.read_rejects))
+            if progress is not None:
+                progress(chunk.bytes_done, source.total_bytes)
     loader.finish()
     totals.warnings = _warnings(plan, source) + loader.warnings
     return totals
 
 
-def _frame(batch: Batch, ncols: int) -> pl.DataFrame:
-    """The batch as text columns c0…cN plus the line number; all-blank rows are dropped."""
-    names = [f"c{i}" for i in range(ncols)]
-    schema = {LINE: pl.Int64, **dict.fromkeys(names, pl.String)}
-    columns = list(zip(*batch.rows, strict=True)) if batch.rows else [() for _ in names]
-    df = pl.DataFrame([batch.lines, *columns], schema=schema, orient="col")
-    blank = pl.all_horizontal([pl.col(c).str.strip_chars() == "" for c in names])
-    return df.filter(~blank)
-
-
-def _parse(raw: pl.DataFrame, plan: ColumnPlan) -> pl.DataFrame:
-    """`raw.<field>` text and the parsed `<field>` value for every field of the kind."""
-    parsed = [parse.parse(f, plan.mapped(f.name)).alias(f.name) for f in plan.kind.spec.fields]
-    return raw.lazy().select(pl.col(LINE), *plan.raw_columns()).with_columns(parsed).collect()
-
-
-def _for_storage(df: pl.DataFrame, plan: ColumnPlan) -> pl.DataFrame:
-    """Datetimes as the text the bulk path stores."""
-    return df.with_columns(
-        parse.storage_text(pl.col(f.name)) for f in plan.kind.spec.fields
-        if f.type is FieldType.DATETIME
-    )
-
-
 def _reject_rows(rejects: pl.DataFrame, raw: pl.DataFrame, plan: ColumnPlan,
-                 batch: Batch) -> Iterator[RejectRow]:
-    rows: list[RejectRow] = [(r.line, r.column, r.value, r.reason, r.fields) for r in batch.rejects]
+                 read_rejects: list[RawReject]) -> Iterator[RejectRow]:
+    rows: list[RejectRow] = [(r.line, r.column, r.value, r.reason, r.fields) for r in read_rejects]
     if not rejects.is_empty():
         joined = rejects.join(raw, on=LINE, how="left")
         for line, fld, value, reason, *fields in joined.iter_rows():

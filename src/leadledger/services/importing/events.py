@@ -9,12 +9,18 @@ import polars as pl
 
 from leadledger.domain.records import EventType
 from leadledger.services.importing.base import ChunkResult, Context, Loader
-from leadledger.services.importing.validate import Check, quoted, reject_frame
+from leadledger.services.importing.contact_ids import ContactIds
+from leadledger.services.importing.validate import LINE, Check, quoted, reject_frame
 from leadledger.store import activity
+from leadledger.store.bulk import create_temp_table
 
 TYPES = tuple(e.value for e in EventType)
 TWO_WAY_TYPES = tuple(t for t in TYPES if activity.default_two_way(t))
 FUTURE_SLACK = timedelta(days=1)
+NEW_EVENTS = "import_events_new"
+# New events are folded into contact_activity in large batches: one upsert per contact per
+# batch instead of one per contact per chunk.
+FOLD_EVERY = 1_000_000
 
 class EventLoader(Loader):
     """Engagement events keyed by their source system's event_id."""
@@ -22,9 +28,9 @@ class EventLoader(Loader):
     kind = "events"
     staging = "import_events"
     staging_columns = (
-        ("line", "BIGINT"), ("event_id", "TEXT"), ("email", "TEXT"), ("type", "TEXT"),
+        ("event_id", "TEXT"), ("contact_id", "INTEGER"), ("type", "TEXT"),
         ("occurred_at", "TIMESTAMP"), ("two_way", "BOOLEAN"), ("properties", "TEXT"),
-        ("w", "DOUBLE PRECISION"), ("contact_id", "INTEGER"),
+        ("w", "DOUBLE PRECISION"),
     )
 
     def __init__(self, ctx: Context) -> None:
@@ -32,6 +38,12 @@ class EventLoader(Loader):
         anchor, half_life = activity.decay_params(ctx.conn)
         self.anchor_epoch = anchor.astimezone(UTC).timestamp()
         self.rate = activity.rate(half_life)
+        create_temp_table(ctx.conn, NEW_EVENTS, [
+            ("contact_id", "INTEGER"), ("type", "TEXT"), ("occurred_at", "TIMESTAMP"),
+            ("two_way", "BOOLEAN"), ("w", "DOUBLE PRECISION"),
+        ])
+        self.unfolded = 0
+        self.contact_ids = ContactIds(ctx)
 
     def checks(self, df: pl.DataFrame) -> list[Check]:
         """The type must be a known event type (with a did-you-mean hint); no far-future events."""
@@ -54,33 +66,50 @@ class EventLoader(Loader):
         )
 
     def load(self, df: pl.DataFrame) -> ChunkResult:
-        """Drop events already stored, reject unknown emails, insert the rest, fold them in."""
+        """Reject unknown emails, drop events already stored, insert the rest, fold them in."""
         s, ctx = self.staging, self.ctx
         first = df["event_id"].is_first_distinct()
         repeated = df.height - int(first.sum())
-        df = df.filter(first)
+        df = self.contact_ids.attach(df.filter(first))
+        unknown = df.filter(pl.col("contact_id").is_null())
+        df = df.filter(pl.col("contact_id").is_not_null())
         self.stage(df)
         stored = ctx.run(
             f"DELETE FROM {s} WHERE EXISTS (SELECT 1 FROM events e WHERE e.event_id = {s}.event_id)"
         )
-        self.lookup("contact_id", f"SELECT c.id FROM contacts c WHERE c.email = {s}.email")
-        unknown = ctx.rows(f"SELECT line, email FROM {s} WHERE contact_id IS NULL ORDER BY line")
-        if unknown:
-            ctx.run(f"DELETE FROM {s} WHERE contact_id IS NULL")
         inserted = ctx.run(
             "INSERT INTO events (event_id, contact_id, type, occurred_at, two_way, properties) "
             f"SELECT event_id, contact_id, type, occurred_at, two_way, properties FROM {s}"
         )
         if inserted:
-            activity.add_staged_events(ctx.conn, s)
+            # Sorted by contact, the fold's GROUP BY works on nearly ordered input.
+            ctx.run(f"INSERT INTO {NEW_EVENTS} (contact_id, type, occurred_at, two_way, w) "
+                    f"SELECT contact_id, type, occurred_at, two_way, w FROM {s} ORDER BY contact_id")
+            self.unfolded += inserted
+            if self.unfolded >= FOLD_EVERY:
+                self._fold()
+        emails = unknown["email"].to_list()
         rejects = reject_frame(
-            [r.line for r in unknown], "email", [r.email for r in unknown],
-            [f"no contact with email {r.email} — import contacts first" for r in unknown],
+            unknown[LINE].to_list(), "email", emails,
+            [f"no contact with email {e} — import contacts first" for e in emails],
         )
         duplicates = repeated + stored
         # A re-delivered event changes nothing: it counts as a duplicate and as unchanged.
         return ChunkResult(inserted=inserted, unchanged=duplicates, duplicates=duplicates,
                            rejects=rejects)
+
+    def _fold(self) -> None:
+        activity.add_staged_events(self.ctx.conn, NEW_EVENTS)
+        self.ctx.conn.exec_driver_sql(f"DELETE FROM {NEW_EVENTS}")
+        self.unfolded = 0
+
+    def finish(self) -> None:
+        """Fold the last new events into the activity aggregates; drop the staging tables."""
+        if self.unfolded:
+            self._fold()
+        self.ctx.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {NEW_EVENTS}")
+        super().finish()
+
 
 def _hint(bad: str) -> str:
     close = difflib.get_close_matches(bad, TYPES, n=1, cutoff=0.6)

@@ -179,3 +179,42 @@ def parse(spec: FieldSpec, s: pl.Expr) -> pl.Expr:
 def storage_text(dt: pl.Expr) -> pl.Expr:
     """A datetime as the 'YYYY-MM-DD HH:MM:SS' text both SQLite and PostgreSQL COPY read."""
     return dt.dt.strftime("%Y-%m-%d %H:%M:%S")
+
+
+# The formats most exports use, tried with Polars' fast exact parser before the regex path.
+FAST_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
+REPEATING = (FieldType.TOKEN, FieldType.BOOL, FieldType.TAGS, FieldType.DOMAIN)
+
+
+def parse_series(spec: FieldSpec, s: pl.Series) -> pl.Series:
+    """`parse` for a whole column, with fast paths for common date formats and repeated values."""
+    if spec.type is FieldType.DATETIME:
+        return _datetimes(s)
+    if spec.type in REPEATING:
+        uniques = s.unique()
+        if len(uniques) * 4 < len(s):
+            table = uniques.to_frame("v").with_columns(parse(spec, pl.col("v")).alias("p"))
+            joined = s.to_frame("v").join(table, on="v", how="left", nulls_equal=True,
+                                          maintain_order="left")
+            return joined["p"]
+    return _apply(s, parse(spec, pl.col(s.name)))
+
+
+def _apply(s: pl.Series, expr: pl.Expr) -> pl.Series:
+    return s.to_frame().select(expr).to_series()
+
+
+def _datetimes(s: pl.Series) -> pl.Series:
+    out = s.str.strptime(pl.Datetime("us"), FAST_FORMATS[0], strict=False)
+    for fmt in (*FAST_FORMATS[1:], None):
+        missing = out.is_null() & s.is_not_null()
+        if not missing.any():
+            break
+        idx = missing.arg_true()
+        rest = s.gather(idx)
+        if fmt is None:
+            parsed = _apply(rest, datetime_utc(pl.col(s.name)))
+        else:
+            parsed = rest.str.strptime(pl.Datetime("us"), fmt, strict=False)
+        out = out.scatter(idx, parsed)
+    return out

@@ -10,12 +10,16 @@ from __future__ import annotations
 import codecs
 import csv
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+import polars as pl
+
 from leadledger.errors import ImportFailed
+
+LINE = "__line"
 
 BLOCK_BYTES = 1 << 22
 MAX_RECORD_LINES = 200  # a quoted field may span lines, but not more than this
@@ -35,10 +39,9 @@ class RawReject:
 
 @dataclass(slots=True)
 class Batch:
-    """Up to `rows` parsed rows with their first physical line numbers, plus the lines rejected."""
+    """Parsed rows (`__line` plus text columns c0…cN) and the lines rejected while reading."""
 
-    lines: list[int] = field(default_factory=list)
-    rows: list[list[str]] = field(default_factory=list)
+    frame: pl.DataFrame
     rejects: list[RawReject] = field(default_factory=list)
     bytes_done: int = 0
 
@@ -50,6 +53,15 @@ class _Undecodable:
 
 
 _Line = str | _Undecodable
+
+
+@dataclass(frozen=True, slots=True)
+class _Records:
+    """Complete records of one block (first physical line, text) and its unreadable lines."""
+
+    lines: pl.Series
+    texts: pl.Series
+    bad: list[tuple[int, _Line]]
 
 
 class CsvSource:
@@ -68,8 +80,8 @@ class CsvSource:
         self.bytes_done = 0
         self.undecodable = 0
         self._skip_bom()
-        self._records = self._assemble()
         self.header, self.delimiter = self._read_header()
+        self._records = self._assemble()
 
     def close(self) -> None:
         """Close the file."""
@@ -88,8 +100,8 @@ class CsvSource:
 
     # -- physical lines ------------------------------------------------------------------------
 
-    def _blocks(self) -> Iterator[tuple[list[_Line], bool]]:
-        """Decoded physical lines, one block at a time; the flag says whether it is the last."""
+    def _blocks(self) -> Iterator[tuple[list[_Line], bool, bool]]:
+        """Decoded physical lines, one block at a time: (lines, all decoded?, last block?)."""
         tail = b""
         while True:
             data = self._file.read(BLOCK_BYTES)
@@ -101,24 +113,26 @@ class CsvSource:
                 continue
             block, tail = buf[:cut], buf[cut:]
             self.bytes_done += len(block)
-            yield self._decode(block), eof
+            lines, clean = self._decode(block)
+            yield lines, clean, eof
             if eof:
                 return
 
-    def _decode(self, block: bytes) -> list[_Line]:
+    def _decode(self, block: bytes) -> tuple[list[_Line], bool]:
+        """The block's lines; undecodable ones become `_Undecodable` (only then is it per line)."""
         if not block:
-            return []
+            return [], True
         raws = block.split(b"\n")
         if block.endswith(b"\n"):
             raws.pop()
         try:
             text = block.decode(self.codec)
         except UnicodeDecodeError:
-            return [self._decode_line(r) for r in raws]
+            return [self._decode_line(r) for r in raws], False
         lines = text.replace("\r\n", "\n").split("\n")
         if text.endswith("\n"):
             lines.pop()
-        return lines  # type: ignore[return-value]
+        return lines, True  # type: ignore[return-value]
 
     def _decode_line(self, raw: bytes) -> _Line:
         raw = raw.removesuffix(b"\r")
@@ -130,85 +144,141 @@ class CsvSource:
 
     # -- records -------------------------------------------------------------------------------
 
-    def _assemble(self) -> Iterator[tuple[list[tuple[int, str]], list[tuple[int, _Line]]]]:
-        """Per block: (records as (first line, text), bad lines as (line, content))."""
+    def _assemble(self) -> Iterator[_Records]:
+        """Per block: records (first line number, text) and the lines that cannot be records."""
         pending: list[_Line] = []
-        base = 1  # physical line number of pending[0]
-        for lines, eof in self._blocks():
+        base = 2  # physical line number of pending[0]: the header was line 1
+        for lines, clean, eof in self._blocks():
+            if clean and not pending and lines:
+                texts = pl.Series("text", lines, dtype=pl.String)
+                if not (texts.str.count_matches('"', literal=True) % 2 == 1).any():
+                    # Common case: every line is one record.
+                    yield _Records(pl.int_range(base, base + len(lines), eager=True), texts, [])
+                    base += len(lines)
+                    continue
             buf = pending + lines if pending else lines
-            records: list[tuple[int, str]] = []
-            bad: list[tuple[int, _Line]] = []
-            i, n = 0, len(buf)
-            while i < n:
-                line = buf[i]
-                if isinstance(line, _Undecodable):
-                    bad.append((base + i, line))
-                    i += 1
-                    continue
-                if not line.count('"') & 1:
-                    records.append((base + i, line))
-                    i += 1
-                    continue
-                # An odd number of quotes opens a field that may close on a later line.
-                j, quotes = i + 1, line.count('"')
-                while j < n and quotes & 1 and j - i < MAX_RECORD_LINES:
-                    nxt = buf[j]
-                    if isinstance(nxt, _Undecodable):
-                        break
-                    quotes += nxt.count('"')
-                    j += 1
-                if quotes & 1 and j == n and not eof and j - i < MAX_RECORD_LINES:
-                    break  # the closing quote may be in the next block
-                if quotes & 1:
-                    bad.append((base + i, line))
-                    i += 1
-                    continue
-                records.append((base + i, "\n".join(buf[i:j])))  # type: ignore[arg-type]
-                i = j
-            pending = buf[i:]
-            base += i
-            yield records, bad
+            consumed, records = self._assemble_slowly(buf, base, eof)
+            pending = buf[consumed:]
+            base += consumed
+            yield records
+
+    def _assemble_slowly(self, buf: list[_Line], base: int, eof: bool) -> tuple[int, _Records]:
+        """Join quoted fields that span lines; reject lines that cannot be decoded or never close."""
+        lines: list[int] = []
+        texts: list[str] = []
+        bad: list[tuple[int, _Line]] = []
+        i, n = 0, len(buf)
+        while i < n:
+            line = buf[i]
+            if isinstance(line, _Undecodable):
+                bad.append((base + i, line))
+                i += 1
+                continue
+            quotes = line.count('"')
+            if not quotes & 1:
+                lines.append(base + i)
+                texts.append(line)
+                i += 1
+                continue
+            # An odd number of quotes opens a field that may close on a later line.
+            j = i + 1
+            while j < n and quotes & 1 and j - i < MAX_RECORD_LINES:
+                nxt = buf[j]
+                if isinstance(nxt, _Undecodable):
+                    break
+                quotes += nxt.count('"')
+                j += 1
+            if quotes & 1 and j == n and not eof and j - i < MAX_RECORD_LINES:
+                break  # the closing quote may be in the next block
+            record = "\n".join(buf[i:j])  # type: ignore[arg-type]
+            if quotes & 1 or not self._is_record(record):
+                bad.append((base + i, line))  # only this line: the next ones are read normally
+                i += 1
+                continue
+            lines.append(base + i)
+            texts.append(record)
+            i = j
+        records = _Records(
+            pl.Series(LINE, lines, dtype=pl.Int64), pl.Series("text", texts, dtype=pl.String), bad
+        )
+        return i, records
 
     def _read_header(self) -> tuple[list[str], str]:
-        for records, bad in self._records:
-            if bad and (not records or bad[0][0] < records[0][0]):
-                raise ImportFailed(self._header_problem(bad[0][1]))
-            if not records:
-                continue
-            text = records[0][1]
-            delimiter = _sniff(text)
-            try:
-                header = next(csv.reader([text], delimiter=delimiter, strict=True))
-            except (csv.Error, StopIteration) as exc:
-                raise ImportFailed(f"{self.path}: cannot read the header line: {exc}") from exc
-            if not any(h.strip() for h in header):
-                raise ImportFailed(f"{self.path}: the first line must be a header naming the columns")
-            self._first = (records[1:], bad)
-            return [h.strip() for h in header], delimiter
-        raise ImportFailed(f"{self.path} is empty: expected a header line and rows")
-
-    def _header_problem(self, line: _Line) -> str:
+        """The first line names the columns (and tells the delimiter)."""
+        raw = self._file.readline()
+        self.bytes_done += len(raw)
+        line = self._decode_line(raw.removesuffix(b"\n"))
         if isinstance(line, _Undecodable):
-            return f"{self.path}: the header line is not valid {self.codec}: {self._encoding_hint()}"
-        return f"{self.path}: the header line has an unterminated quote"
+            raise ImportFailed(
+                f"{self.path}: the header line is not valid {self.codec}: {self._encoding_hint()}"
+            )
+        delimiter = _sniff(line)
+        try:
+            header = next(csv.reader([line], delimiter=delimiter, strict=True), [])
+        except csv.Error as exc:
+            raise ImportFailed(f"{self.path}: cannot read the header line: {exc}") from exc
+        if not any(h.strip() for h in header):
+            if not raw:
+                raise ImportFailed(f"{self.path} is empty: expected a header line and rows")
+            raise ImportFailed(f"{self.path}: the first line must be a header naming the columns")
+        return [h.strip() for h in header], delimiter
+
+    def _is_record(self, text: str) -> bool:
+        """Whether lines joined across a quoted line break parse as exactly one full row."""
+        try:
+            rows = list(csv.reader([text], delimiter=self.delimiter, strict=True))
+        except csv.Error:
+            return False
+        return len(rows) == 1 and len(rows[0]) == len(self.header)
 
     def batches(self) -> Iterator[Batch]:
         """Parsed rows in batches of about `batch_rows`; bad lines come back as rejects."""
-        batch = Batch()
-        for records, bad in itertools.chain([self._first], self._records):
-            self._parse(records, batch)
-            batch.rejects.extend(self._reject_line(n, line) for n, line in bad)
-            if len(batch.rows) >= self.batch_rows:
-                batch.bytes_done = self.bytes_done
-                yield batch
-                batch = Batch()
-        batch.bytes_done = self.bytes_done
-        yield batch
+        frames: list[pl.DataFrame] = []
+        rejects: list[RawReject] = []
+        rows = 0
+        for records in self._records:
+            frame = self._split(records, rejects)
+            frames.append(frame)
+            rejects.extend(self._reject_line(n, line) for n, line in records.bad)
+            rows += frame.height
+            if rows >= self.batch_rows:
+                yield Batch(pl.concat(frames), rejects, self.bytes_done)
+                frames, rejects, rows = [], [], 0
+        yield Batch(pl.concat(frames) if frames else self._empty(), rejects, self.bytes_done)
 
-    def _parse(self, records: list[tuple[int, str]], batch: Batch) -> None:
-        """csv-parse `records` (one element each) into `batch`; a record csv rejects is skipped."""
+    def _empty(self) -> pl.DataFrame:
+        schema = {LINE: pl.Int64, **{f"c{i}": pl.String for i in range(len(self.header))}}
+        return pl.DataFrame(schema=schema)
+
+    def _split(self, records: _Records, rejects: list[RawReject]) -> pl.DataFrame:
+        """Records → columns: lines without quotes are split in Polars, the others by `csv`."""
         ncols = len(self.header)
-        texts = [t for _, t in records]
+        df = pl.DataFrame([records.lines.alias(LINE), records.texts.alias("text")])
+        quoted = pl.col("text").str.contains('"', literal=True)
+        blank = pl.col("text").str.strip_chars() == ""
+        fields = pl.col("text").str.count_matches(self.delimiter, literal=True) + 1
+        plain = df.filter(~quoted & ~blank)
+        counts = plain.select(fields).to_series()
+        good = plain.filter(counts == ncols)
+        for line, text in plain.filter(counts != ncols).iter_rows():
+            rejects.append(self._wrong_count(line, text.split(self.delimiter)))
+        names = {f"field_{i}": f"c{i}" for i in range(ncols)}
+        frames = [
+            good.select(
+                pl.col(LINE), pl.col("text").str.split_exact(self.delimiter, ncols - 1).alias("f")
+            ).unnest("f").rename(names)
+        ]
+        hard = df.filter(quoted)
+        if not hard.is_empty():
+            frames.append(self._parse(hard[LINE].to_list(), hard["text"].to_list(), rejects))
+        out = pl.concat(frames) if len(frames) > 1 else frames[0]
+        return out.sort(LINE) if len(frames) > 1 else out
+
+    def _parse(self, lines: list[int], texts: list[str], rejects: list[RawReject]) -> pl.DataFrame:
+        """csv-parse records (one per element); a record csv rejects is skipped, not fatal."""
+        ncols = len(self.header)
+        ok_lines: list[int] = []
+        rows: list[list[str]] = []
         start = 0
         while start < len(texts):
             reader = csv.reader(itertools.islice(texts, start, None), delimiter=self.delimiter,
@@ -217,19 +287,22 @@ class CsvSource:
             try:
                 for row in reader:
                     if reader.line_num != k + 1:
-                        raise csv.Error("quote never closed")  # swallowed a following line
+                        raise csv.Error("quote never closed")  # it swallowed the next line
                     k += 1
-                    line = records[start + k - 1][0]
+                    line = lines[start + k - 1]
                     if len(row) == ncols:
-                        batch.lines.append(line)
-                        batch.rows.append(row)
+                        ok_lines.append(line)
+                        rows.append(row)
                     elif row and any(row):
-                        batch.rejects.append(self._wrong_count(line, row))
+                        rejects.append(self._wrong_count(line, row))
                 start = len(texts)
             except csv.Error as exc:
-                line, text = records[start + k]
-                batch.rejects.append(self._broken_quoting(line, text, str(exc)))
+                rejects.append(self._broken_quoting(lines[start + k], texts[start + k], str(exc)))
                 start += k + 1
+        columns: Sequence[Sequence[str]] = list(zip(*rows, strict=True)) if rows else [[]] * ncols
+        data = {LINE: pl.Series(ok_lines, dtype=pl.Int64)}
+        data.update({f"c{i}": pl.Series(col, dtype=pl.String) for i, col in enumerate(columns)})
+        return pl.DataFrame(data)
 
     # -- reject rows ---------------------------------------------------------------------------
 

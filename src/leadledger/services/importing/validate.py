@@ -47,10 +47,11 @@ def generic_checks(plan: ColumnPlan) -> list[Check]:
                     pl.lit(f.name), quoted(f.name), pl.lit(plan.kind.mapping), pl.lit(known),
                 ))
             )
+        given = pl.col(f"in.{f.name}")
         if f.name in spec.required_values:
-            checks.append(Check(f.name, plan.mapped(f.name).is_null(), "missing required value"))
+            checks.append(Check(f.name, given.is_null(), "missing required value"))
         if f.type in parse.REASONS:
-            bad = plan.mapped(f.name).is_not_null() & pl.col(f.name).is_null()
+            bad = given.is_not_null() & pl.col(f.name).is_null()
             checks.append(Check(f.name, bad, parse.REASONS[f.type]))
         if f.max_len and f.type not in (FieldType.DATETIME, FieldType.BOOL):
             too_long = pl.col(f.name).str.len_chars() > f.max_len
