@@ -24,7 +24,9 @@ from leadledger.domain.records import TWO_WAY_BY_DEFAULT, EventType
 from leadledger.domain.scoring import fit_values, score_fit
 from leadledger.errors import LeadledgerError
 from leadledger.services.demo import GROUND_TRUTH_KEY, DemoReport, load_demo
+from leadledger.services.scoring import rescore
 from leadledger.services.setup import init_database
+from leadledger.services.sweep import sweep
 from leadledger.store.activity import get_meta
 from leadledger.store.db import from_db, make_engine, normalize_url
 from leadledger.store.policies import load_active_policy
@@ -392,6 +394,16 @@ def test_a_non_empty_database_is_refused_and_ids_continue(new_db: Callable[[], E
         c.execute(accounts.insert().values(domain="later.example", name="Later", created_at=NAIVE_NOW,
                                            updated_at=NAIVE_NOW))
         assert c.execute(select(func.max(accounts.c.id))).scalar_one() == 41
+
+
+def test_the_automatic_rules_find_the_data_settled(new_db: Callable[[], Engine]) -> None:
+    engine = new_db()
+    report = load_demo(engine, now=NOW, seed=7, scale=SCALE)
+    scored = rescore(engine, NOW)  # what `leadledger score` does right after `leadledger demo`
+    assert sum(scored.moves.moved.values()) <= report.contacts // 100, scored.moves.to_dict()
+    assert set(scored.moves.refused) <= {"existing_customer"}  # planted: customers' contacts in nurture
+    swept = sweep(engine, NOW)
+    assert swept.breaches and sum(swept.moves.moved.values()) <= report.contacts // 100
 
 
 def test_full_scale_on_sqlite(tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ def score_at(c: ContactSim, policy: Policy, at: int) -> float:
     return score.total
 
 
-def _capped(points: float, cap: float | None, count: float) -> float:
+def capped(points: float, cap: float | None, count: float) -> float:
     """Points for a (decayed) count, capped both ways, as `signal_points` computes them."""
     raw = points * count
     if cap is None:
@@ -75,7 +75,7 @@ def mql_crossing(c: ContactSim, policy: Policy) -> int | None:
         return None
     signals = {s.event_type: (s.points, s.cap) for s in sc.signals}
     counts = Counter(e[1] for e in c.events)
-    best = sum(_capped(*signals[k], n) for k, n in counts.items() if k in signals and signals[k][0] > 0)
+    best = sum(capped(*signals[k], n) for k, n in counts.items() if k in signals and signals[k][0] > 0)
     if c.fit + best < sc.mql_threshold:  # even undecayed, the events cannot reach the threshold
         return None
     half_life = sc.half_life_days * DAY
@@ -96,7 +96,7 @@ def mql_crossing(c: ContactSim, policy: Policy) -> int | None:
         if ceiling < sc.mql_threshold:
             continue
         score = c.fit + sum(
-            _capped(*signals[k], m * 0.5 ** ((at - t) / half_life)) for k, (m, t) in decayed.items()
+            capped(*signals[k], m * 0.5 ** ((at - t) / half_life)) for k, (m, t) in decayed.items()
         )
         if score >= sc.mql_threshold + 1e-6:
             c.scores[at] = score
@@ -107,7 +107,7 @@ def mql_crossing(c: ContactSim, policy: Policy) -> int | None:
     return None
 
 
-def _trial_qualified(c: ContactSim, policy: Policy) -> int | None:
+def trial_qualified(c: ContactSim, policy: Policy) -> int | None:
     """When the product-led trial rule would promote the contact (usage plus fit)."""
     rule = policy.edge_cases.trial
     if rule is None or c.source != rule.source or c.fit < policy.scoring.fit_minimum:
@@ -217,22 +217,26 @@ def _trial_check_in(rng: random.Random, c: ContactSim, rep: str, promoted: int, 
             c.evidence.append(EvidenceRow(at, name, rng.choice(V.EVIDENCE_VALUES[name]), rep))
 
 
+def promote_trial(rng: random.Random, c: ContactSim, at: int, now: int) -> None:
+    """The product-led trial rule moves the user to SQL at `at`; a rep checks in."""
+    rep = c.owner or rng.choice(V.SDRS)
+    c.moves.append(Move(at, "sql", "rule:trial", "product usage and ICP fit", MoveKind.GATE, rep))
+    c.sql_at = at
+    _trial_check_in(rng, c, rep, at, now)
+
+
 def simulate_funnel(rng: random.Random, c: ContactSim, policy: Policy, now: int) -> None:
     """Plan a contact's moves from creation to SQL (or wherever it stops)."""
     c.moves = [Move(c.created_at, policy.first_stage.name, f"source:{c.source}",
                     f"created by {c.source.replace('_', ' ')}", MoveKind.CREATE, None)]
     mql_at = mql_crossing(c, policy)
-    trial_at = _trial_qualified(c, policy)
-    if trial_at is not None and (mql_at is None or trial_at < mql_at):
-        promoted = trial_at + int(rng.random() * DAY)  # the next scoring run
-        if promoted < now:
-            rep = rng.choice(V.SDRS)
-            c.moves.append(Move(promoted, "sql", "rule:trial", "product usage and ICP fit",
-                                MoveKind.GATE, rep))
-            c.sql_at = promoted
-            _trial_check_in(rng, c, rep, promoted, now)
-            return
-    if mql_at is None:
+    trial_at = trial_qualified(c, policy)
+    promoted = None if trial_at is None else trial_at + int(rng.random() * DAY)  # next scoring run
+    if mql_at is not None and (promoted is None or mql_at < promoted):
+        c.moves.append(Move(mql_at, "mql", "rule:score", "score reached the threshold", MoveKind.GATE, None))
+        _sales(rng, c, policy, mql_at, now)
+    if promoted is None or promoted >= now or (c.sql_at is not None and c.sql_at <= promoted):
         return
-    c.moves.append(Move(mql_at, "mql", "rule:score", "score reached the threshold", MoveKind.GATE, None))
-    _sales(rng, c, policy, mql_at, now)
+    # The trial rule fires whatever sales was doing with the record (lead, MQL, SAL or side stage).
+    c.truncate(promoted)
+    promote_trial(rng, c, max(promoted, c.moves[-1].at + 1), now)

@@ -17,11 +17,11 @@ from leadledger.domain.policy import Policy
 from leadledger.errors import LeadledgerError
 from leadledger.services.demo import deals, engagement, funnel
 from leadledger.services.demo import vocab as V
-from leadledger.services.demo.dormancy import apply_dormancy
 from leadledger.services.demo.ledger import LedgerEntry, contact_entries
 from leadledger.services.demo.mislabels import Mislabel, plant_mislabels
 from leadledger.services.demo.people import make_accounts, make_contacts, number
 from leadledger.services.demo.records import FitScorer
+from leadledger.services.demo.rules import apply_rules
 from leadledger.services.demo.world import World
 from leadledger.services.demo.writer import write_world
 from leadledger.store import activity, db
@@ -111,7 +111,7 @@ def build_world(
         funnel.simulate_funnel(rng, c, policy, now)
     with steps.once("deals"):
         deals.simulate_deals(_rng(seed, "deals"), world)
-        apply_dormancy(world, policy)
+        apply_rules(_rng(seed, "rules"), world, policy)
         truth = plant_mislabels(_rng(seed, "mislabels"), world)
     world.opportunities.sort(key=lambda o: (o.created_at, o.account.id, o.type))
     for i, o in enumerate(world.opportunities, 1):
