@@ -7,7 +7,9 @@ from pathlib import Path
 
 import leadledger.domain
 
-FORBIDDEN = re.compile(r"\b(datetime\.now|datetime\.utcnow|date\.today|time\.time|random\.|os\.environ|open\()")
+FORBIDDEN = re.compile(
+    r"\b(datetime\.now|datetime\.utcnow|date\.today|time\.time|random\.|os\.environ|open\()"
+)
 
 
 def test_domain_has_no_clock_randomness_or_io() -> None:
