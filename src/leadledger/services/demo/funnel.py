@@ -68,8 +68,28 @@ def capped(points: float, cap: float | None, count: float) -> float:
     return min(raw, cap) if points >= 0 else max(raw, -cap)
 
 
-def mql_crossing(c: ContactSim, policy: Policy) -> int | None:
-    """The first event time at which fit + decayed behaviour reaches the MQL threshold."""
+def _reaches(c: ContactSim, policy: Policy, decayed: dict[str, tuple[float, int]], at: int) -> bool:
+    """Whether fit plus the decayed behaviour counts reach the MQL threshold at `at`."""
+    signals = {s.event_type: s for s in policy.scoring.signals}
+    half_life = policy.scoring.half_life_days * DAY
+    threshold = policy.scoring.mql_threshold
+    score = c.fit + sum(
+        capped(signals[k].points, signals[k].cap, n * 0.5 ** ((at - t) / half_life))
+        for k, (n, t) in decayed.items()
+    )
+    if score >= threshold + 1e-6:
+        c.scores[at] = score
+        return True
+    # Within rounding of the threshold the incremental sum may disagree with the reference.
+    return score >= threshold - 1e-6 and score_at(c, policy, at) >= threshold
+
+
+def mql_crossing(c: ContactSim, policy: Policy, after: int | None = None, now: int = 0) -> int | None:
+    """The first scoring run at which fit + decayed behaviour reaches the MQL threshold.
+
+    Scores rise only with events, so the runs that matter are at events; with `after` (a record
+    recycled at that time), the first run an hour later counts too, and only later ones.
+    """
     sc = policy.scoring
     if c.fit < sc.fit_minimum:
         return None
@@ -79,10 +99,15 @@ def mql_crossing(c: ContactSim, policy: Policy) -> int | None:
     if c.fit + best < sc.mql_threshold:  # even undecayed, the events cannot reach the threshold
         return None
     half_life = sc.half_life_days * DAY
+    first_run = None if after is None else after + HOUR
     decayed: dict[str, tuple[float, int]] = {}  # type → (decayed count, as of)
     seen: dict[str, int] = {}
     ceiling = c.fit  # fit plus undecayed, capped points so far: the score cannot exceed it
     for at, kind, _, _ in c.events:
+        if first_run is not None and at > first_run:
+            if ceiling >= sc.mql_threshold and first_run < now and _reaches(c, policy, decayed, first_run):
+                return first_run
+            first_run = None
         signal = signals.get(kind)
         if signal is None:
             continue
@@ -93,17 +118,12 @@ def mql_crossing(c: ContactSim, policy: Policy) -> int | None:
         if points <= 0:
             continue
         ceiling += points if cap is None else max(0.0, min(points, cap - points * (n - 1)))
-        if ceiling < sc.mql_threshold:
+        if ceiling < sc.mql_threshold or (after is not None and at <= after + HOUR):
             continue
-        score = c.fit + sum(
-            capped(*signals[k], m * 0.5 ** ((at - t) / half_life)) for k, (m, t) in decayed.items()
-        )
-        if score >= sc.mql_threshold + 1e-6:
-            c.scores[at] = score
+        if _reaches(c, policy, decayed, at):
             return at
-        # Within rounding of the threshold the incremental sum may disagree with the reference.
-        if score >= sc.mql_threshold - 1e-6 and score_at(c, policy, at) >= sc.mql_threshold:
-            return at
+    if first_run is not None and first_run < now and _reaches(c, policy, decayed, first_run):
+        return first_run
     return None
 
 

@@ -7,41 +7,10 @@ their rules here keeps the data a fixed point of them (nothing left for them to 
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 
 from leadledger.domain.policy import Policy
-from leadledger.services.demo.funnel import capped, promote_trial, score_at, trial_qualified
+from leadledger.services.demo.funnel import mql_crossing, promote_trial, trial_qualified
 from leadledger.services.demo.world import DAY, HOUR, ContactSim, Move, MoveKind, World
-
-
-def quick_score(c: ContactSim, policy: Policy, at: int) -> float:
-    """Fit plus decayed, capped behaviour as of `at` (events must be sorted)."""
-    half_life = policy.scoring.half_life_days * DAY
-    decayed: dict[str, float] = defaultdict(float)
-    for t, kind, _, _ in c.events:
-        if t > at:
-            break
-        decayed[kind] += 0.5 ** ((at - t) / half_life)
-    signals = [s for s in policy.scoring.signals if s.event_type in decayed]
-    return c.fit + sum(capped(s.points, s.cap, decayed[s.event_type]) for s in signals)
-
-
-def crossing_after(c: ContactSim, policy: Policy, after: int, now: int) -> int | None:
-    """The first scoring run after `after` that finds the score at the MQL threshold."""
-    sc = policy.scoring
-    if c.fit < sc.fit_minimum:
-        return None
-    first_run = after + HOUR
-    for t in [first_run] + [e[0] for e in c.events if e[0] > first_run]:
-        if t >= now:
-            return None
-        score = quick_score(c, policy, t)
-        if score >= sc.mql_threshold + 1e-6:
-            c.scores[t] = score
-            return t
-        if score >= sc.mql_threshold - 1e-6 and score_at(c, policy, t) >= sc.mql_threshold:
-            return t
-    return None
 
 
 def _early_or_side(policy: Policy, stage: str) -> bool:
@@ -65,7 +34,7 @@ def _repromote(rng: random.Random, world: World, policy: Policy, c: ContactSim) 
         return
     rule = policy.auto_promotion
     if rule is not None and c.stage in rule.from_stages:
-        crossed = crossing_after(c, policy, last, world.now)
+        crossed = mql_crossing(c, policy, after=last, now=world.now)
         if crossed is not None:
             c.moves.append(Move(crossed, rule.to_stage, "rule:score", "score reached the threshold",
                                 MoveKind.GATE, c.owner))
