@@ -67,17 +67,9 @@ def demo(
     if as_json:
         print_json(report.to_dict())
         return
-    d = report.to_dict()
-    stages = d.pop("stages", None) or d.pop("per_stage", None) or {}
-    out.print(
-        table(
-            "Demo data loaded",
-            ["what", "rows"],
-            [(k, v) for k, v in d.items() if not isinstance(v, dict | list)],
-        )
-    )
-    if stages:
-        out.print(table("Contacts by stage", ["stage", "contacts"], list(stages.items())))
+    counts = [(k, v) for k, v in report.to_dict().items() if k != "stages"]
+    out.print(table("Demo data loaded", ["what", "rows"], counts))
+    out.print(table("Contacts by stage", ["stage", "contacts"], list(report.stages.items())))
     out.print("Next: `leadledger score`, then `leadledger contacts --stage mql`.")
 
 
