@@ -28,7 +28,7 @@ class AccountLoader(Loader):
         """Update changed accounts, insert new ones."""
         s = self.staging
         self.stage(df)
-        self.lookup("existing_id", f"SELECT a.id FROM accounts a WHERE a.domain = {s}.domain")
+        self.lookup("existing_id", "a.id", "accounts a", f"a.domain = {s}.domain")
         updated = self.update_existing("accounts", UPDATABLE)
         cols = ", ".join(c.name for c in UPDATABLE)
         inserted = self.ctx.run(

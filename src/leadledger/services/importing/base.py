@@ -150,6 +150,17 @@ class Loader:
         args = ", ".join(f"'{k}', {v}" for k, v in pairs)
         return f"json_build_object({args})::text" if self.ctx.pg else f"json_object({args})"
 
-    def lookup(self, target: str, sql: str) -> None:
-        """UPDATE staging SET target = (correlated subquery `sql` over the staging row)."""
-        self.ctx.run(f"UPDATE {self.staging} SET {target} = ({sql})")
+    def lookup(self, target: str, value: str, source: str, on: str, *,
+               where: str = "true", table: str | None = None) -> None:
+        """Set the staged rows' `target` to `value` from the `source` row matching `on`.
+
+        SQLite gets a correlated subquery (an index probe per row); PostgreSQL an UPDATE … FROM
+        that its planner may turn into a hash join.
+        """
+        table = table or self.staging
+        if self.ctx.pg:
+            self.ctx.run(f"UPDATE {table} SET {target} = {value} FROM {source} WHERE {on} AND {where}")
+        else:
+            self.ctx.run(
+                f"UPDATE {table} SET {target} = (SELECT {value} FROM {source} WHERE {on}) WHERE {where}"
+            )

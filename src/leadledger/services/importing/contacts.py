@@ -64,11 +64,9 @@ class ContactLoader(Loader):
         """Link accounts, route customer contacts, update changed contacts, insert new ones."""
         s, ctx = self.staging, self.ctx
         self.stage(df)
-        ctx.run(
-            f"UPDATE {s} SET existing_id = (SELECT c.id FROM contacts c WHERE c.email = {s}.email), "
-            f"account_id = (SELECT a.id FROM accounts a "
-            f"WHERE a.domain = COALESCE({s}.account_domain, {self.email_domain_sql(f'{s}.email')}))"
-        )
+        self.lookup("existing_id", "c.id", "contacts c", f"c.email = {s}.email")
+        domain = f"COALESCE({s}.account_domain, {self.email_domain_sql(f'{s}.email')})"
+        self.lookup("account_id", "a.id", "accounts a", f"a.domain = {domain}")
         if ctx.policy.edge_cases.customer_contacts_route_to_owner:
             # Existing customers' contacts are never fresh leads: they go to the account owner.
             self.routed += ctx.run(

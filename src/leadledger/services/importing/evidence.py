@@ -43,7 +43,7 @@ class EvidenceLoader(Loader):
         """Reject unknown contacts; update changed evidence, insert new evidence."""
         s, ctx = self.staging, self.ctx
         self.stage(df)
-        self.lookup("contact_id", f"SELECT c.id FROM contacts c WHERE c.email = {s}.email")
+        self.lookup("contact_id", "c.id", "contacts c", f"c.email = {s}.email")
         unknown = ctx.rows(f"SELECT line, email FROM {s} WHERE contact_id IS NULL ORDER BY line")
         if unknown:
             ctx.run(f"DELETE FROM {s} WHERE contact_id IS NULL")
@@ -52,9 +52,8 @@ class EvidenceLoader(Loader):
             else f"datetime(e.confirmed_at) = datetime({s}.confirmed_at)"
         )
         self.lookup(
-            "existing_id",
-            f"SELECT MIN(e.id) FROM evidence e WHERE e.contact_id = {s}.contact_id "
-            f"AND e.field = {s}.field AND {same_time}",
+            "existing_id", "e.id", "evidence e",
+            f"e.contact_id = {s}.contact_id AND e.field = {s}.field AND {same_time}",
         )
         updated = self.update_existing("evidence", UPDATABLE, touch=False)
         inserted = ctx.run(

@@ -90,20 +90,17 @@ class OpportunityLoader(Loader):
         s, ctx = self.staging, self.ctx
         self.stage(df)
         self.stage(_roles(df), ROLES, ["line", "email", "role"])
-        ctx.run(
-            f"UPDATE {s} SET account_id = COALESCE("
-            f"(SELECT a.id FROM accounts a WHERE a.domain = {s}.account_domain), "
-            f"CASE WHEN {s}.account_domain IS NULL THEN (SELECT n.id FROM {NAMES} n "
-            f"WHERE n.lname = lower({s}.account_name) AND n.n = 1) END)"
-        )
-        ctx.run(f"UPDATE {ROLES} SET contact_id = "
-                f"(SELECT c.id FROM contacts c WHERE c.email = {ROLES}.email)")
+        self.lookup("account_id", "a.id", "accounts a", f"a.domain = {s}.account_domain")
+        self.lookup("account_id", "n.id", f"{NAMES} n",
+                    f"n.lname = lower({s}.account_name) AND n.n = 1",
+                    where=f"{s}.account_domain IS NULL")
+        self.lookup("contact_id", "c.id", "contacts c", f"c.email = {ROLES}.email", table=ROLES)
         rejects = self._rejects()
         if not rejects.is_empty():
             ctx.run(f"DELETE FROM {s} WHERE account_id IS NULL OR line IN "
                     f"(SELECT line FROM {ROLES} WHERE contact_id IS NULL)")
             ctx.run(f"DELETE FROM {ROLES} WHERE line NOT IN (SELECT line FROM {s})")
-        self.lookup("existing_id", f"SELECT o.id FROM opportunities o WHERE o.external_id = {s}.external_id")
+        self.lookup("existing_id", "o.id", "opportunities o", f"o.external_id = {s}.external_id")
         ctx.run(
             f"UPDATE {s} SET links_changed = true WHERE existing_id IS NOT NULL AND EXISTS ("
             f"SELECT 1 FROM {ROLES} r WHERE r.line = {s}.line AND NOT EXISTS ("
