@@ -68,15 +68,20 @@ def capped(points: float, cap: float | None, count: float) -> float:
     return min(raw, cap) if points >= 0 else max(raw, -cap)
 
 
-def _reaches(c: ContactSim, policy: Policy, decayed: dict[str, tuple[float, int]], at: int) -> bool:
-    """Whether fit plus the decayed behaviour counts reach the MQL threshold at `at`."""
-    signals = {s.event_type: s for s in policy.scoring.signals}
+def _score_of(c: ContactSim, policy: Policy, decayed: dict[str, tuple[float, int]], at: int) -> float:
+    """Fit plus the decayed, capped behaviour counts as of `at`."""
     half_life = policy.scoring.half_life_days * DAY
+    total = c.fit
+    for s in policy.scoring.signals:
+        if s.event_type in decayed:
+            count, since = decayed[s.event_type]
+            total += capped(s.points, s.cap, count * 0.5 ** ((at - since) / half_life))
+    return total
+
+
+def _reaches(c: ContactSim, policy: Policy, score: float, at: int) -> bool:
+    """Whether `score` (incremental) reaches the MQL threshold at `at`, exactly as the gate will see."""
     threshold = policy.scoring.mql_threshold
-    score = c.fit + sum(
-        capped(signals[k].points, signals[k].cap, n * 0.5 ** ((at - t) / half_life))
-        for k, (n, t) in decayed.items()
-    )
     if score >= threshold + 1e-6:
         c.scores[at] = score
         return True
@@ -101,11 +106,16 @@ def mql_crossing(c: ContactSim, policy: Policy, after: int | None = None, now: i
     half_life = sc.half_life_days * DAY
     first_run = None if after is None else after + HOUR
     decayed: dict[str, tuple[float, int]] = {}  # type → (decayed count, as of)
-    seen: dict[str, int] = {}
-    ceiling = c.fit  # fit plus undecayed, capped points so far: the score cannot exceed it
+    seen: Counter[str] = Counter()
+    # Upper bounds on the score let most events pass unevaluated (decay only ever lowers it):
+    ceiling = c.fit  # fit plus undecayed, capped points so far
+    bound = math.inf  # the last evaluated score plus the points of every positive event since
     for at, kind, _, _ in c.events:
         if first_run is not None and at > first_run:
-            if ceiling >= sc.mql_threshold and first_run < now and _reaches(c, policy, decayed, first_run):
+            if first_run >= now:
+                return None
+            bound = _score_of(c, policy, decayed, first_run)
+            if _reaches(c, policy, bound, first_run):
                 return first_run
             first_run = None
         signal = signals.get(kind)
@@ -113,18 +123,20 @@ def mql_crossing(c: ContactSim, policy: Policy, after: int | None = None, now: i
             continue
         count, since = decayed.get(kind, (0.0, at))
         decayed[kind] = (count * 0.5 ** ((at - since) / half_life) + 1.0, at)
-        n = seen[kind] = seen.get(kind, 0) + 1
+        seen[kind] += 1
         points, cap = signal
         if points <= 0:
             continue
-        ceiling += points if cap is None else max(0.0, min(points, cap - points * (n - 1)))
-        if ceiling < sc.mql_threshold or (after is not None and at <= after + HOUR):
+        ceiling += points if cap is None else max(0.0, min(points, cap - points * (seen[kind] - 1)))
+        bound += points
+        if min(ceiling, bound) < sc.mql_threshold or (after is not None and at <= after + HOUR):
             continue
-        if _reaches(c, policy, decayed, at):
+        bound = _score_of(c, policy, decayed, at)
+        if _reaches(c, policy, bound, at):
             return at
-    if first_run is not None and first_run < now and _reaches(c, policy, decayed, first_run):
-        return first_run
-    return None
+    if first_run is None or first_run >= now:
+        return None
+    return first_run if _reaches(c, policy, _score_of(c, policy, decayed, first_run), first_run) else None
 
 
 def trial_qualified(c: ContactSim, policy: Policy) -> int | None:
