@@ -522,3 +522,45 @@ def test_salesforce_exports(engine: Engine, tmp_path: Path) -> None:
         "closed_won", "renewal", "wayne.com",  # matched by account name, case-insensitively
     )
     assert got_opps["006B"].signed_at is None and got_opps["006B"].booked_at is None
+
+
+def test_mapping_file_with_values_and_constants(sqlite_engine: Engine, tmp_path: Path) -> None:
+    mapping = tmp_path / "badges.yaml"
+    mapping.write_text(
+        "name: badges\n"
+        "contacts:\n"
+        "  columns: {'E-mail': email, 'Name': first_name, 'Interest': stage}\n"
+        "  values:\n"
+        "    stage: {Hot: mql, Warm: lead, Cold: nurture}\n"
+        "  constants: {source: event_badge_scan}\n",
+        encoding="utf-8",
+    )
+    path = tmp_path / "badges.csv"
+    path.write_text("E-mail,Name,Interest,Booth\nPaul@expo.io,Paul,hot,12\nrita@expo.io,Rita,,12\n"
+                    "sol@expo.io,Sol,lukewarm,12\n", encoding="utf-8")
+    report = import_csv(sqlite_engine, "contacts", path, mapping=mapping, now=NOW)
+    assert (report.inserted, report.rejected) == (2, 1)
+    assert "columns not used by mapping badges: Booth" in report.warnings
+    assert rejects(report)[0]["reason"] == (
+        "unknown stage value 'lukewarm' for mapping badges (known: Hot, Warm, Cold)"
+    )
+    got = {r.email: (r.stage, r.source) for r in rows(sqlite_engine, "SELECT * FROM contacts")}
+    assert got == {"paul@expo.io": ("mql", "event_badge_scan"), "rita@expo.io": ("lead", "event_badge_scan")}
+
+    mapping.write_text("name: broken\ncontacts:\n  columns: {'E-mail': e_mail}\n", encoding="utf-8")
+    with pytest.raises(ImportFailed, match=r"unknown field.*e_mail"):
+        import_csv(sqlite_engine, "contacts", path, mapping=mapping, now=NOW)
+
+
+def test_a_failed_import_writes_nothing(engine: Engine, tmp_path: Path) -> None:
+    load(engine, "accounts", tmp_path, "accounts.csv")
+    before = dump(engine)
+
+    def crash(done: int, total: int) -> None:
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        load(engine, "contacts", tmp_path, "contacts_bad.csv", progress=crash)
+    assert dump(engine) == before  # one transaction: all or nothing
+    assert not (tmp_path / "contacts_bad.rejects.csv").exists()
+    assert not list(tmp_path.glob("*.partial"))
