@@ -79,10 +79,6 @@ def generate(folder: Path, n_accounts: int, n_contacts: int, n_events: int, seed
     events = (
         pl.DataFrame(
             {
-                "event_id": pl.int_range(0, n_events, eager=True)
-                .cast(pl.String)
-                .str.zfill(10)
-                .str.replace("^", "e"),
                 "email": pl.Series(who).cast(pl.String),
                 "type": rng.choice(list(EVENT_TYPES), n_events, p=list(EVENT_TYPES.values())),
                 "ts": pl.Series(ages),
@@ -103,6 +99,10 @@ def generate(folder: Path, n_accounts: int, n_contacts: int, n_events: int, seed
             .alias("occurred_at"),
         )
         .sort("occurred_at")
+        # Time-ordered ids, as event pipelines emit them (ULID / snowflake style).
+        .with_columns(
+            event_id=pl.concat_str([pl.lit("e"), pl.int_range(0, n_events).cast(pl.String).str.zfill(10)])
+        )
         .select("event_id", "email", "type", "occurred_at")
     )
     events.write_csv(folder / "events.csv")
