@@ -124,7 +124,13 @@ class Planter:
     def customer_without_booking(self) -> None:
         """(b) A verbal yes or a proposal out for signature, counted as a customer."""
         kind, now = "customer_without_booking", self.world.now
-        for c in self._pick(lambda c: c.stage == "opportunity" and self._never_won(c), self.per_kind):
+
+        def worked_deal(c: ContactSim) -> bool:
+            opps = self.world.account_opportunities(c.account)
+            return any(o.state(now) == "open" and o.created_at < now - 5 * DAY for o in opps)
+
+        for c in self._pick(lambda c: c.stage == "opportunity" and self._never_won(c) and self._settled(c, 2)
+                            and worked_deal(c), self.per_kind):
             opp = next(o for o in self.world.account_opportunities(c.account) if o.state(now) == "open")
             if opp.signed_at is None and self.rng.random() < 0.5:  # signed, never booked
                 opp.signed_at = max(opp.created_at + DAY, now - int(self.rng.uniform(2, 15) * DAY))

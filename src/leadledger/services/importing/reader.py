@@ -79,8 +79,12 @@ class CsvSource:
         self.total_bytes = path.stat().st_size
         self.bytes_done = 0
         self.undecodable = 0
-        self._skip_bom()
-        self.header, self.delimiter = self._read_header()
+        try:
+            self._skip_bom()
+            self.header, self.delimiter = self._read_header()
+        except BaseException:
+            self._file.close()
+            raise
         self._records = self._assemble()
 
     def close(self) -> None:
@@ -129,6 +133,8 @@ class CsvSource:
             text = block.decode(self.codec)
         except UnicodeDecodeError:
             return [self._decode_line(r) for r in raws], False
+        if "\x00" in text:
+            text = text.replace("\x00", "")  # PostgreSQL text cannot hold NUL
         lines = text.replace("\r\n", "\n").split("\n")
         if text.endswith("\n"):
             lines.pop()
@@ -137,7 +143,7 @@ class CsvSource:
     def _decode_line(self, raw: bytes) -> _Line:
         raw = raw.removesuffix(b"\r")
         try:
-            return raw.decode(self.codec)
+            return raw.decode(self.codec).replace("\x00", "")
         except UnicodeDecodeError as exc:
             self.undecodable += 1
             return _Undecodable(raw, exc)

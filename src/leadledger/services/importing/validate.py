@@ -9,8 +9,8 @@ import polars as pl
 from leadledger.services.importing import parse
 from leadledger.services.importing.fields import FieldType
 from leadledger.services.importing.mapping import ColumnPlan
+from leadledger.services.importing.reader import LINE as LINE
 
-LINE = "__line"
 REJECT_SCHEMA = {LINE: pl.Int64, "field": pl.String, "value": pl.String, "reason": pl.String}
 
 
