@@ -121,6 +121,34 @@ class EnterpriseIn(_Model):
     min_employees: int = Field(gt=0)
 
 
+class ForecastWeightIn(_Model):
+    probability: float = Field(ge=0, le=1)
+    category: Literal["pipeline", "best_case", "commit", "omitted"]
+
+
+_DEFAULT_FORECAST = P.Forecast()
+
+
+def _weight_in(w: P.ForecastWeight) -> ForecastWeightIn:
+    return ForecastWeightIn(probability=w.probability, category=w.category.value)
+
+
+class ForecastIn(_Model):
+    stages: dict[str, ForecastWeightIn] = {k: _weight_in(w) for k, w in _DEFAULT_FORECAST.stages}
+    signed_not_booked: ForecastWeightIn = _weight_in(_DEFAULT_FORECAST.signed_not_booked)
+    other_stages: ForecastWeightIn = _weight_in(_DEFAULT_FORECAST.other_stages)
+
+
+class BuyingCommitteeIn(_Model):
+    required_roles: list[str] = list(P.BuyingCommittee().required_roles)
+    enterprise_roles: list[str] = list(P.BuyingCommittee().enterprise_roles)
+
+
+class EconomicsIn(_Model):
+    gross_margin: float = Field(default=P.Economics().gross_margin, gt=0, le=1)
+    annual_churn: float | None = Field(default=None, gt=0, le=1)
+
+
 class PolicyIn(_Model):
     name: str
     version: str | int
@@ -135,6 +163,9 @@ class PolicyIn(_Model):
     dormancy: DormancyIn | None = None
     scoring: ScoringIn = ScoringIn()
     edge_cases: EdgeCasesIn = EdgeCasesIn()
+    forecast: ForecastIn = ForecastIn()
+    buying_committee: BuyingCommitteeIn = BuyingCommitteeIn()
+    economics: EconomicsIn = EconomicsIn()
 
 
 # ---------------------------------------------------------------- locating lines
@@ -333,6 +364,10 @@ def _fit_value(v: str | float | list[str | float]) -> str | float | tuple[str | 
     return tuple(v) if isinstance(v, list) else v
 
 
+def _weight(w: ForecastWeightIn) -> P.ForecastWeight:
+    return P.ForecastWeight(probability=w.probability, category=P.ForecastCategory(w.category))
+
+
 def to_domain(p: PolicyIn, digest: str) -> P.Policy:
     """Turn a validated policy model into the domain's frozen Policy."""
     sc = p.scoring
@@ -395,6 +430,18 @@ def to_domain(p: PolicyIn, digest: str) -> P.Policy:
         ),
         buying_signal_events=tuple(p.buying_signals),
         enterprise_min_employees=p.enterprise.min_employees if p.enterprise else None,
+        forecast=P.Forecast(
+            stages=tuple((k, _weight(w)) for k, w in p.forecast.stages.items()),
+            signed_not_booked=_weight(p.forecast.signed_not_booked),
+            other_stages=_weight(p.forecast.other_stages),
+        ),
+        buying_committee=P.BuyingCommittee(
+            required_roles=tuple(p.buying_committee.required_roles),
+            enterprise_roles=tuple(p.buying_committee.enterprise_roles),
+        ),
+        economics=P.Economics(
+            gross_margin=p.economics.gross_margin, annual_churn=p.economics.annual_churn
+        ),
     )
 
 

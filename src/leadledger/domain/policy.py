@@ -160,6 +160,59 @@ class EdgeCases:
     customer_contacts_route_to_owner: bool = True
 
 
+class ForecastCategory(StrEnum):
+    """Forecast categories of open deals; `closed` (won) is reserved for signed AND booked."""
+
+    PIPELINE = "pipeline"
+    BEST_CASE = "best_case"
+    COMMIT = "commit"
+    OMITTED = "omitted"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForecastWeight:
+    """The probability and forecast category given to an open deal."""
+
+    probability: float
+    category: ForecastCategory
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Forecast:
+    """How open opportunities are weighted: per opportunity stage, and for signed-not-booked deals."""
+
+    stages: tuple[tuple[str, ForecastWeight], ...] = (
+        ("discovery", ForecastWeight(probability=0.10, category=ForecastCategory.PIPELINE)),
+        ("demo", ForecastWeight(probability=0.25, category=ForecastCategory.PIPELINE)),
+        ("proposal", ForecastWeight(probability=0.50, category=ForecastCategory.BEST_CASE)),
+        ("negotiation", ForecastWeight(probability=0.75, category=ForecastCategory.COMMIT)),
+    )
+    signed_not_booked: ForecastWeight = ForecastWeight(probability=0.90, category=ForecastCategory.COMMIT)
+    other_stages: ForecastWeight = ForecastWeight(probability=0.10, category=ForecastCategory.PIPELINE)
+
+    def weight(self, stage: str, *, signed: bool) -> ForecastWeight:
+        """The weight of an open deal in `stage`; a signed contract outranks the stage label."""
+        if signed:
+            return self.signed_not_booked
+        return dict(self.stages).get(stage, self.other_stages)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuyingCommittee:
+    """The committee roles an open opportunity should have on record."""
+
+    required_roles: tuple[str, ...] = ("champion", "economic_buyer")
+    enterprise_roles: tuple[str, ...] = ("champion", "economic_buyer", "finance", "it", "executive_sponsor")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Economics:
+    """Inputs of customer lifetime value; None means measure it from the data."""
+
+    gross_margin: float = 0.75
+    annual_churn: float | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Policy:
     """A complete, validated stage policy."""
@@ -175,6 +228,9 @@ class Policy:
     edge_cases: EdgeCases
     buying_signal_events: tuple[str, ...]
     enterprise_min_employees: int | None = None
+    forecast: Forecast = Forecast()
+    buying_committee: BuyingCommittee = BuyingCommittee()
+    economics: Economics = Economics()
 
     def stage(self, name: str) -> Stage | None:
         """The stage called `name`, if the policy has one."""
