@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from leadledger.cli import data, policy, records
+from leadledger.cli import data, policy, records, reports
 from leadledger.cli.common import state
 
 app = typer.Typer(
@@ -30,6 +30,7 @@ def _options(
 
 data.register(app)
 records.register(app)
+reports.register(app)
 app.add_typer(policy.app, name="policy")
 
 

@@ -26,6 +26,7 @@ class Kind(StrEnum):
     events = "events"
     opportunities = "opportunities"
     evidence = "evidence"
+    spend = "spend"
 
 
 def init(

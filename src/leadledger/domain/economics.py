@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from leadledger.domain.funnel import FunnelCounts, first_prospect_stage
+from leadledger.domain.pipeline import Deal
 from leadledger.domain.policy import Economics, Policy
 from leadledger.domain.stats import ratio
 
@@ -93,6 +95,36 @@ class RevenueBase:
     customer_accounts: int  # accounts with a booking before the window's end
     churned_accounts: int  # customer accounts that churned in the window
     years: float  # length of the window
+
+
+def revenue_base(
+    deals: Iterable[Deal], churned: Mapping[int, datetime], start: datetime, end: datetime
+) -> RevenueBase:
+    """Bookings and customer accounts in [start, end) from signed-and-booked deals only."""
+    first_booking: dict[int, datetime] = {}
+    booked = 0.0
+    paying: set[int] = set()
+    for d in deals:
+        o = d.opportunity
+        if not o.is_won or o.booked_at is None:
+            continue
+        prior = first_booking.get(o.account_id)
+        first_booking[o.account_id] = o.booked_at if prior is None else min(prior, o.booked_at)
+        if start <= o.booked_at < end:
+            booked += o.amount or 0.0
+            paying.add(o.account_id)
+    return RevenueBase(
+        booked_revenue=booked,
+        paying_accounts=len(paying),
+        new_customer_accounts=sum(1 for at in first_booking.values() if start <= at < end),
+        customer_accounts=sum(1 for at in first_booking.values() if at < end),
+        churned_accounts=sum(
+            1
+            for a, at in churned.items()
+            if a in first_booking and first_booking[a] < at and start <= at < end
+        ),
+        years=(end - start).total_seconds() / (365.25 * 86400),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -90,9 +90,7 @@ class ForecastReport:
         return sum(line.amount for line in self.lines if line.category == category)
 
 
-def forecast(
-    deals: Iterable[Deal], policy: Policy, *, won_since: datetime | None = None
-) -> ForecastReport:
+def forecast(deals: Iterable[Deal], policy: Policy, *, won_since: datetime | None = None) -> ForecastReport:
     """Weight every open deal by its stage; count as won only deals booked since `won_since`."""
     cells: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
     missing_counts: dict[str, int] = defaultdict(int)

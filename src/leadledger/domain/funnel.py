@@ -53,9 +53,7 @@ class Journey:
 
 def journey_of(contact: Contact, changes: Iterable[StageChange], policy: Policy) -> Journey:
     """A contact's journey from its ledger entries (side states and backward moves keep progress)."""
-    orders = [
-        (order, c.at) for c in changes if (order := policy.order(c.to_stage)) is not None
-    ]
+    orders = [(order, c.at) for c in changes if (order := policy.order(c.to_stage)) is not None]
     reached = tuple(
         min((at for order, at in orders if order >= k), default=None) for k in range(len(policy.main_stages))
     )

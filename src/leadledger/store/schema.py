@@ -193,3 +193,14 @@ scores = Table(
     Column("scored_at", DateTime, nullable=False),
     Column("policy_version", String(200), nullable=False),
 )
+
+# Marketing spend per source and month (YYYY-MM), for cost per lead and CAC; upserted by the key.
+spend = Table(
+    "spend",
+    metadata,
+    Column("source", String(50), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("amount", Float, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    CheckConstraint("amount >= 0", name="amount"),
+)

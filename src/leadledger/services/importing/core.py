@@ -24,13 +24,14 @@ from leadledger.services.importing.prepare import prepare_chunks
 from leadledger.services.importing.reader import CsvSource, RawReject
 from leadledger.services.importing.rejects import RejectRow, RejectWriter, default_reject_path
 from leadledger.services.importing.report import ImportReport
+from leadledger.services.importing.spend import SpendLoader
 from leadledger.services.importing.validate import LINE
 from leadledger.store.db import to_db
 from leadledger.store.policies import load_active_policy
 
 LOADERS: dict[str, type[Loader]] = {
     loader.kind: loader
-    for loader in (AccountLoader, ContactLoader, EventLoader, OpportunityLoader, EvidenceLoader)
+    for loader in (AccountLoader, ContactLoader, EventLoader, OpportunityLoader, EvidenceLoader, SpendLoader)
 }
 CHUNK_ROWS = 100_000
 

@@ -128,4 +128,11 @@ KINDS: dict[str, KindSpec] = {
         required_values=("email", "field", "value", "confirmed_by", "confirmed_at"),
         key=("email", "field", "confirmed_at"),
     ),
+    "spend": KindSpec(
+        name="spend",
+        fields=(_f(schema.spend, "source", T.TOKEN), FieldSpec("month"), FieldSpec("amount", T.NUMBER)),
+        required_columns=(("source",), ("month",), ("amount",)),
+        required_values=("source", "month", "amount"),
+        key=("source", "month"),
+    ),
 }

@@ -38,6 +38,7 @@ class _MappingIn(BaseModel):
     events: _KindIn | None = None
     opportunities: _KindIn | None = None
     evidence: _KindIn | None = None
+    spend: _KindIn | None = None
 
 
 @dataclass(frozen=True, slots=True)

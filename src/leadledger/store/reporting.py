@@ -1,0 +1,367 @@
+"""Set-based reads that feed the funnel and forecast reports: a few grouped queries, no row objects.
+
+Every query returns counts already grouped the way `domain.funnel`, `domain.followup` and
+`domain.economics` consume them, so a million contacts and their ledger cost one scan each, not a
+Python object per stage change. The SQL follows the domain's reference definitions
+(`journey_of`, `completed_stays`, `sla_count`, `is_rejection`); the integration tests check the
+two agree on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
+
+from leadledger.domain.economics import Spend
+from leadledger.domain.followup import RejectionCount, SlaCount, StayCount, rejection_stages
+from leadledger.domain.funnel import FunnelCounts, JourneyCount, PeriodCount, ReachCount, month_of
+from leadledger.domain.pipeline import Deal
+from leadledger.domain.policy import Policy
+from leadledger.domain.records import ContactRole, Opportunity
+from leadledger.store.db import from_db, to_db
+from leadledger.store.schema import (
+    accounts,
+    contacts,
+    events,
+    evidence,
+    opportunities,
+    opportunity_contacts,
+    spend,
+    stage_changes,
+)
+
+Window = tuple[datetime | None, datetime | None]
+
+
+class _Dialect:
+    """The few expressions SQLite and PostgreSQL spell differently."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.pg = conn.dialect.name == "postgresql"
+
+    def ts(self, value: datetime) -> Any:
+        """A timestamp bound for comparison with stored (naive UTC) timestamps."""
+        naive = to_db(value)
+        assert naive is not None
+        # SQLite stores timestamps as text, with or without microseconds; a second-precision
+        # bound compares correctly with both forms.
+        return naive if self.pg else literal(naive.strftime("%Y-%m-%d %H:%M:%S"), String)
+
+    def month(self, col: ColumnElement[Any]) -> ColumnElement[str]:
+        """YYYY-MM of a timestamp."""
+        if self.pg:
+            return func.to_char(col, "YYYY-MM")
+        return func.strftime("%Y-%m", col)
+
+    def seconds(self, later: ColumnElement[Any], earlier: ColumnElement[Any]) -> ColumnElement[int]:
+        """Whole seconds between two timestamps (integer arithmetic from here on)."""
+        if self.pg:
+            return cast(func.extract("epoch", later - earlier), BigInteger)
+        return cast(func.round((func.julianday(later) - func.julianday(earlier)) * 86400), Integer)
+
+    def within(self, col: ColumnElement[Any], window: Window) -> ColumnElement[bool]:
+        """col in [start, end)."""
+        start, end = window
+        conds = [col.is_not(None)]
+        if start is not None:
+            conds.append(col >= self.ts(start))
+        if end is not None:
+            conds.append(col < self.ts(end))
+        return and_(*conds)
+
+
+def _non_negative(x: ColumnElement[int]) -> ColumnElement[int]:
+    return case((x < 0, 0), else_=x)
+
+
+# ------------------------------------------------------------------ the funnel
+
+
+def funnel_counts(conn: Connection, policy: Policy, window: Window = (None, None)) -> FunnelCounts:
+    """Journeys, days-to-reach and per-month first reaches, in one statement over the ledger."""
+    sql = _Dialect(conn)
+    names = [s.name for s in policy.main_stages]
+    sc = stage_changes
+    # First entry into each main stage or a later one: skipped stages count as passed through,
+    # re-entries and backward moves change nothing.
+    reach = (
+        select(
+            sc.c.contact_id,
+            *[
+                func.min(case((sc.c.to_stage.in_(names[k:]), sc.c.at))).label(f"r{k}")
+                for k in range(len(names))
+            ],
+        )
+        .group_by(sc.c.contact_id)
+        .cte("reach")
+    )
+    r = [reach.c[f"r{k}"] for k in range(len(names))]
+    furthest = case(
+        *[(r[k].is_not(None), literal(names[k], String)) for k in reversed(range(len(names)))],
+        else_=null(),
+    )
+    journey = (
+        select(
+            contacts.c.created_at,
+            contacts.c.source,
+            contacts.c.stage,
+            furthest.label("furthest"),
+            *r,
+        )
+        .select_from(contacts.outerjoin(reach, reach.c.contact_id == contacts.c.id))
+        .cte("journey")
+        .prefix_with("MATERIALIZED")  # computed once, read by every part of the UNION below
+    )
+    j = journey.c
+    in_cohort = sql.within(j.created_at, window)
+    cohort = sql.month(j.created_at)
+    parts = [
+        select(
+            literal("j", String).label("kind"),
+            cohort.label("month"),
+            j.source.label("source"),
+            j.stage.label("stage"),
+            j.furthest.label("furthest"),
+            literal(0, Integer).label("days"),
+            func.count().label("n"),
+        )
+        .where(in_cohort)
+        .group_by(cohort, j.source, j.stage, j.furthest)
+    ]
+    for k, name in enumerate(names):
+        rk = j[f"r{k}"]
+        days = _non_negative(sql.seconds(rk, j.created_at)) // 86400
+        parts.append(
+            select(literal("r", String), cohort, null(), literal(name, String), null(), days, func.count())
+            .where(in_cohort, rk.is_not(None))
+            .group_by(cohort, days)
+        )
+        reached_month = sql.month(rk)
+        parts.append(
+            select(
+                literal("p", String),
+                reached_month,
+                null(),
+                literal(name, String),
+                null(),
+                literal(0, Integer),
+                func.count(),
+            )
+            .where(sql.within(rk, window))
+            .group_by(reached_month)
+        )
+    journeys: list[JourneyCount] = []
+    reaches: list[ReachCount] = []
+    periods: list[PeriodCount] = []
+    for kind, month, source, stage, far, days_, n in conn.execute(union_all(*parts)):
+        if kind == "j":
+            journeys.append(
+                JourneyCount(cohort=month, source=source, current_stage=stage, furthest_stage=far, contacts=n)
+            )
+        elif kind == "r":
+            reaches.append(ReachCount(cohort=month, stage=stage, days=int(days_), contacts=n))
+        else:
+            periods.append(PeriodCount(month=month, stage=stage, contacts=n))
+    return FunnelCounts(journeys=tuple(journeys), reaches=tuple(reaches), periods=tuple(periods))
+
+
+def customer_accounts_by_source(conn: Connection, policy: Policy, window: Window) -> dict[str, int]:
+    """Distinct accounts of contacts (created in the window) that reached the customer stage, by source."""
+    customer = policy.customer_stage
+    if customer is None:
+        return {}
+    sql = _Dialect(conn)
+    reached = exists().where(
+        stage_changes.c.contact_id == contacts.c.id, stage_changes.c.to_stage == customer.name
+    )
+    source = func.coalesce(contacts.c.source, "(none)")
+    rows = conn.execute(
+        select(source, func.count(func.distinct(contacts.c.account_id)))
+        .where(contacts.c.account_id.is_not(None), reached, sql.within(contacts.c.created_at, window))
+        .group_by(source)
+    )
+    return {s: int(n) for s, n in rows}
+
+
+# ------------------------------------------------------------------ follow-up
+
+
+def stay_counts(conn: Connection, window: Window = (None, None)) -> list[StayCount]:
+    """Completed stays (each ledger entry until the contact's next one) that began in the window."""
+    sql = _Dialect(conn)
+    sc = stage_changes
+    nxt = func.lead(sc.c.at).over(partition_by=sc.c.contact_id, order_by=(sc.c.at, sc.c.id))
+    stays = select(sc.c.to_stage, sc.c.at, nxt.label("next_at")).subquery()
+    secs = _non_negative(sql.seconds(stays.c.next_at, stays.c.at))
+    bucket = case((secs < 72 * 3600, secs // 3600), else_=secs // 86400 * 24)
+    rows = conn.execute(
+        select(stays.c.to_stage, bucket, func.count())
+        .where(stays.c.next_at.is_not(None), sql.within(stays.c.at, window))
+        .group_by(stays.c.to_stage, bucket)
+    )
+    return [StayCount(stage=s, hours=float(h), stays=n) for s, h, n in rows]
+
+
+def sla_counts(
+    conn: Connection, policy: Policy, now: datetime, window: Window = (None, None)
+) -> list[SlaCount]:
+    """Entries into SLA stages with the hours (rounded up) to the first two-way touch after them."""
+    sla = {s.name: s.sla_first_touch_hours for s in policy.stages if s.sla_first_touch_hours is not None}
+    if not sla:
+        return []
+    sql = _Dialect(conn)
+    sc = stage_changes
+    touch = (
+        select(func.min(events.c.occurred_at))
+        .where(
+            events.c.contact_id == sc.c.contact_id,
+            events.c.two_way.is_(True),
+            events.c.occurred_at >= sc.c.at,
+        )
+        .scalar_subquery()
+    )
+    entries = (
+        select(sc.c.to_stage, sc.c.at, touch.label("touched_at"))
+        .where(sc.c.to_stage.in_(list(sla)), sql.within(sc.c.at, window))
+        .subquery()
+    )
+    e = entries.c
+    secs = _non_negative(sql.seconds(e.touched_at, e.at))
+    hours = (secs + 3599) // 3600
+    deadline = case(*[(e.to_stage == name, sql.ts(now - timedelta(hours=h))) for name, h in sla.items()])
+    overdue = case((and_(e.touched_at.is_(None), e.at < deadline), 1), else_=0)
+    rows = conn.execute(select(e.to_stage, hours, overdue, func.count()).group_by(e.to_stage, hours, overdue))
+    return [
+        SlaCount(stage=s, touch_hours=None if h is None else int(h), overdue=bool(o), entries=n)
+        for s, h, o, n in rows
+    ]
+
+
+def rejection_counts(conn: Connection, policy: Policy, window: Window = (None, None)) -> list[RejectionCount]:
+    """People's moves out of the MQL..SAL stages to an earlier or side stage, by reason."""
+    stages = rejection_stages(policy)
+    if not stages:
+        return []
+    sql = _Dialect(conn)
+    sc = stage_changes
+    order = {s.name: i for i, s in enumerate(policy.main_stages)}
+    side = [s.name for s in policy.stages if s.side]
+    back = or_(
+        *[
+            and_(
+                sc.c.from_stage == name,
+                sc.c.to_stage.in_(side + [n for n, i in order.items() if i < order[name]]),
+            )
+            for name in stages
+        ]
+    )
+    rows = conn.execute(
+        select(sc.c.from_stage, sc.c.to_stage, sc.c.reason, func.count())
+        .where(back, ~sc.c.actor.like("rule:%"), sql.within(sc.c.at, window))
+        .group_by(sc.c.from_stage, sc.c.to_stage, sc.c.reason)
+    )
+    return [RejectionCount(from_stage=f, to_stage=t, reason=r, rejections=n) for f, t, r, n in rows]
+
+
+# ------------------------------------------------------------------ deals and money
+
+
+def _is_open() -> ColumnElement[bool]:
+    o = opportunities.c
+    return and_(o.lost_reason.is_(None), or_(o.signed_at.is_(None), o.booked_at.is_(None)))
+
+
+def deals(conn: Connection) -> list[Deal]:
+    """Every opportunity with its committee, its account's size and (open ones) the evidence on record."""
+    o = opportunities.c
+    roles: dict[int, list[ContactRole]] = defaultdict(list)
+    for oid, cid, role in conn.execute(
+        select(
+            opportunity_contacts.c.opportunity_id,
+            opportunity_contacts.c.contact_id,
+            opportunity_contacts.c.role,
+        )
+    ):
+        roles[oid].append(ContactRole(contact_id=cid, role=role))
+    fields: dict[int, set[str]] = defaultdict(set)
+    oc = opportunity_contacts
+    on_committee = (
+        select(oc.c.opportunity_id, evidence.c.field)
+        .join(evidence, evidence.c.contact_id == oc.c.contact_id)
+        .join(opportunities, opportunities.c.id == oc.c.opportunity_id)
+        .where(_is_open())
+    )
+    # A deal without a committee on record falls back to everyone at the account.
+    on_account = (
+        select(o.id, evidence.c.field)
+        .join(contacts, contacts.c.account_id == o.account_id)
+        .join(evidence, evidence.c.contact_id == contacts.c.id)
+        .where(_is_open(), ~exists().where(oc.c.opportunity_id == o.id))
+    )
+    for oid, field in conn.execute(union_all(on_committee, on_account)):
+        fields[oid].add(field)
+    rows = conn.execute(
+        select(opportunities, accounts.c.employees)
+        .join(accounts, accounts.c.id == o.account_id)
+        .order_by(o.id)
+    )
+    return [
+        Deal(
+            opportunity=Opportunity(
+                id=r.id,
+                account_id=r.account_id,
+                name=r.name,
+                type=r.type,
+                stage=r.stage,
+                amount=r.amount,
+                expected_close=from_db(r.expected_close),
+                signed_at=from_db(r.signed_at),
+                booked_at=from_db(r.booked_at),
+                lost_reason=r.lost_reason,
+                owner=r.owner,
+                roles=tuple(roles.get(r.id, ())),
+            ),
+            created_at=from_db(r.created_at) or datetime.min.replace(tzinfo=UTC),
+            employees=r.employees,
+            evidence=frozenset(fields.get(r.id, ())),
+        )
+        for r in rows
+    ]
+
+
+def churned_accounts(conn: Connection) -> dict[int, datetime]:
+    """When each churned account churned."""
+    rows = conn.execute(
+        select(accounts.c.id, accounts.c.churned_at).where(accounts.c.churned_at.is_not(None))
+    )
+    return {i: at for i, c in rows if (at := from_db(c)) is not None}
+
+
+def spend_rows(conn: Connection, window: Window = (None, None)) -> list[Spend]:
+    """Spend by source and month, for the months the window touches."""
+    start, end = window
+    q = select(spend.c.source, spend.c.month, spend.c.amount).order_by(spend.c.month, spend.c.source)
+    if start is not None:
+        q = q.where(spend.c.month >= month_of(start))
+    if end is not None:
+        q = q.where(spend.c.month <= month_of(end - timedelta(microseconds=1)))
+    return [Spend(source=s, month=m, amount=float(a)) for s, m, a in conn.execute(q)]
