@@ -380,6 +380,40 @@ def test_events_deduplicate_and_feed_activity(engine: Engine, tmp_path: Path) ->
     assert (carl.call_n, carl.two_way_n) == (1, 1)
 
 
+def test_incremental_activity_sums_equal_a_rebuild_from_events(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leadledger.services.importing import activity_sums
+
+    monkeypatch.setattr(import_core, "CHUNK_ROWS", 2)  # many chunks …
+    monkeypatch.setattr(activity_sums, "COMPACT_ROWS", 1)  # … re-summed as they come
+    base_data(engine, tmp_path)
+    load(engine, "events", tmp_path, "events.csv")
+    # A second delivery: some events already stored, one new for a contact with history.
+    second = tmp_path / "events2.csv"
+    second.write_text(
+        "event_id,email,type,occurred_at\n"
+        "e1,ana@acme.com,page_view,2025-05-01T10:00:00Z\n"
+        "e20,ana@acme.com,email_click,2025-06-01T08:30:00Z\n"
+        "e21,carl@initech.com,meeting_held,2025-05-20T15:00:00Z\n"
+    )
+    report = import_csv(engine, "events", second, now=NOW)
+    assert (report.inserted, report.duplicates) == (2, 1)
+
+    def snapshot() -> list[tuple[Any, ...]]:
+        got = rows(engine, "SELECT * FROM contact_activity ORDER BY contact_id")
+        return [tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in got]
+
+    incremental = snapshot()
+    anchor, half_life = activity.decay_params(engine.connect())
+    with engine.begin() as conn:
+        activity.rebuild(conn, half_life, anchor)
+    assert incremental == snapshot()
+    if engine.dialect.name == "sqlite":  # the import's pragma does not leak into the pool
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
 def test_events_resolve_contacts_without_preloading(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -60,33 +60,44 @@ def _epoch_sql(conn: Connection, col: str) -> str:
     return f"(julianday({col}) - 2440587.5) * 86400.0"
 
 
+AGGREGATE_COLUMNS: tuple[str, ...] = (
+    "two_way_n", "last_activity_at", *(f"{t}_{k}" for t in ACTIVITY_TYPES for k in ("n", "w")),
+)
+
+
+def _upsert_sql(conn: Connection, select_sql: str) -> str:
+    """INSERT … SELECT (contact_id + AGGREGATE_COLUMNS) that adds to the stored aggregates."""
+    greatest = "GREATEST" if is_postgres(conn) else "MAX"
+    updates = [
+        "two_way_n = contact_activity.two_way_n + excluded.two_way_n",
+        f"last_activity_at = {greatest}(COALESCE(contact_activity.last_activity_at, "
+        "excluded.last_activity_at), excluded.last_activity_at)",
+        *(f"{c} = contact_activity.{c} + excluded.{c}" for c in AGGREGATE_COLUMNS[2:]),
+    ]
+    return (
+        f"INSERT INTO contact_activity (contact_id, {', '.join(AGGREGATE_COLUMNS)}) {select_sql} "
+        f"ON CONFLICT (contact_id) DO UPDATE SET {', '.join(updates)}"
+    )
+
+
 def _aggregate_sql(conn: Connection, source: str, weight_sql: str) -> str:
     """INSERT … SELECT that adds `source`'s events into contact_activity (upsert)."""
-    cols = ["two_way_n", "last_activity_at"]
     sels = ["SUM(CASE WHEN two_way THEN 1 ELSE 0 END)", "MAX(occurred_at)"]
     for t in ACTIVITY_TYPES:
-        cols += [f"{t}_n", f"{t}_w"]
         sels += [
             f"SUM(CASE WHEN type = '{t}' THEN 1 ELSE 0 END)",
             f"COALESCE(SUM(CASE WHEN type = '{t}' THEN {weight_sql} END), 0)",
         ]
-    updates = ["two_way_n = contact_activity.two_way_n + excluded.two_way_n"]
-    greatest = "GREATEST" if is_postgres(conn) else "MAX"
-    updates.append(
-        f"last_activity_at = {greatest}(COALESCE(contact_activity.last_activity_at, "
-        "excluded.last_activity_at), excluded.last_activity_at)"
+    # SQLite needs a WHERE in INSERT…SELECT…ON CONFLICT to parse the upsert clause.
+    return _upsert_sql(
+        conn, f"SELECT contact_id, {', '.join(sels)} FROM {source} WHERE true GROUP BY contact_id"
     )
-    for t in ACTIVITY_TYPES:
-        updates += [
-            f"{t}_n = contact_activity.{t}_n + excluded.{t}_n",
-            f"{t}_w = contact_activity.{t}_w + excluded.{t}_w",
-        ]
-    return (
-        f"INSERT INTO contact_activity (contact_id, {', '.join(cols)}) "
-        # SQLite needs a WHERE in INSERT…SELECT…ON CONFLICT to parse the upsert clause.
-        f"SELECT contact_id, {', '.join(sels)} FROM {source} WHERE true GROUP BY contact_id "
-        f"ON CONFLICT (contact_id) DO UPDATE SET {', '.join(updates)}"
-    )
+
+
+def add_aggregates(conn: Connection, table: str) -> None:
+    """Add `table`'s per-contact sums (contact_id + AGGREGATE_COLUMNS, one row per contact)."""
+    cols = ", ".join(AGGREGATE_COLUMNS)
+    conn.exec_driver_sql(_upsert_sql(conn, f"SELECT contact_id, {cols} FROM {table} WHERE true"))
 
 
 def add_staged_events(conn: Connection, staging: str) -> None:

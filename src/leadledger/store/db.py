@@ -61,6 +61,24 @@ def is_initialized(engine: Engine) -> bool:
 
 
 @contextmanager
+def without_foreign_key_checks(conn: Connection) -> Iterator[None]:
+    """SQLite: no per-row foreign-key probe, for callers that resolve every reference themselves.
+
+    The pragma only takes effect outside a transaction, so call this before `conn.begin()`.
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    conn.commit()
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        conn.commit()
+
+
+@contextmanager
 def transaction(engine: Engine) -> Iterator[Connection]:
     """A connection inside one transaction: everything commits together or not at all."""
     with engine.begin() as conn:

@@ -26,7 +26,7 @@ from leadledger.services.importing.rejects import RejectRow, RejectWriter, defau
 from leadledger.services.importing.report import ImportReport
 from leadledger.services.importing.spend import SpendLoader
 from leadledger.services.importing.validate import LINE
-from leadledger.store.db import to_db
+from leadledger.store.db import to_db, without_foreign_key_checks
 from leadledger.store.policies import load_active_policy
 
 LOADERS: dict[str, type[Loader]] = {
@@ -75,7 +75,9 @@ def import_csv(
         plan = plan_columns(kind_mapping, source.header, path)
         writer = RejectWriter(reject_path or default_reject_path(path), source.header)
         try:
-            with engine.begin() as conn:
+            # Every reference (email, domain) is resolved by the loaders, which reject unknown
+            # ones as rows, so SQLite's per-row foreign-key probe would only re-check them.
+            with engine.connect() as conn, without_foreign_key_checks(conn), conn.begin():
                 totals = _run(conn, plan, source, writer, to_db(now) or now, progress)
         except BaseException:
             writer.abort()

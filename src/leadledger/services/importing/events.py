@@ -8,19 +8,15 @@ from datetime import UTC, timedelta
 import polars as pl
 
 from leadledger.domain.records import EventType
+from leadledger.services.importing.activity_sums import ActivitySums
 from leadledger.services.importing.base import ChunkResult, Context, Loader
 from leadledger.services.importing.contact_ids import ContactIds
 from leadledger.services.importing.validate import LINE, Check, quoted, reject_frame
 from leadledger.store import activity
-from leadledger.store.bulk import create_temp_table
 
 TYPES = tuple(e.value for e in EventType)
 TWO_WAY_TYPES = tuple(t for t in TYPES if activity.default_two_way(t))
 FUTURE_SLACK = timedelta(days=1)
-NEW_EVENTS = "import_events_new"
-# New events are folded into contact_activity in large batches: one upsert per contact per
-# batch instead of one per contact per chunk.
-FOLD_EVERY = 1_000_000
 
 class EventLoader(Loader):
     """Engagement events keyed by their source system's event_id."""
@@ -30,7 +26,6 @@ class EventLoader(Loader):
     staging_columns = (
         ("event_id", "TEXT"), ("contact_id", "INTEGER"), ("type", "TEXT"),
         ("occurred_at", "TIMESTAMP"), ("two_way", "BOOLEAN"), ("properties", "TEXT"),
-        ("w", "DOUBLE PRECISION"),
     )
 
     def __init__(self, ctx: Context) -> None:
@@ -38,11 +33,7 @@ class EventLoader(Loader):
         anchor, half_life = activity.decay_params(ctx.conn)
         self.anchor_epoch = anchor.astimezone(UTC).timestamp()
         self.rate = activity.rate(half_life)
-        create_temp_table(ctx.conn, NEW_EVENTS, [
-            ("contact_id", "INTEGER"), ("type", "TEXT"), ("occurred_at", "TIMESTAMP"),
-            ("two_way", "BOOLEAN"), ("w", "DOUBLE PRECISION"),
-        ])
-        self.unfolded = 0
+        self.sums = ActivitySums()
         self.contact_ids = ContactIds(ctx)
 
     def checks(self, df: pl.DataFrame) -> list[Check]:
@@ -74,41 +65,28 @@ class EventLoader(Loader):
         unknown = df.filter(pl.col("contact_id").is_null())
         df = df.filter(pl.col("contact_id").is_not_null())
         self.stage(df)
-        stored = ctx.run(
-            f"DELETE FROM {s} WHERE EXISTS (SELECT 1 FROM events e WHERE e.event_id = {s}.event_id)"
-        )
+        stored = ctx.conn.exec_driver_sql(
+            f"DELETE FROM {s} WHERE EXISTS (SELECT 1 FROM events e WHERE e.event_id = {s}.event_id) "
+            "RETURNING event_id"
+        ).scalars().all()
         inserted = ctx.run(
             "INSERT INTO events (event_id, contact_id, type, occurred_at, two_way, properties) "
             f"SELECT event_id, contact_id, type, occurred_at, two_way, properties FROM {s}"
         )
-        if inserted:
-            # On SQLite the fold's GROUP BY sorts; input already ordered by contact sorts faster.
-            order = "" if ctx.pg else " ORDER BY contact_id"
-            ctx.run(f"INSERT INTO {NEW_EVENTS} (contact_id, type, occurred_at, two_way, w) "
-                    f"SELECT contact_id, type, occurred_at, two_way, w FROM {s}{order}")
-            self.unfolded += inserted
-            if self.unfolded >= FOLD_EVERY:
-                self._fold()
+        self.sums.add(df.filter(~pl.col("event_id").is_in(stored)) if stored else df)
         emails = unknown["email"].to_list()
         rejects = reject_frame(
             unknown[LINE].to_list(), "email", emails,
             [f"no contact with email {e} — import contacts first" for e in emails],
         )
-        duplicates = repeated + stored
+        duplicates = repeated + len(stored)
         # A re-delivered event changes nothing: it counts as a duplicate and as unchanged.
         return ChunkResult(inserted=inserted, unchanged=duplicates, duplicates=duplicates,
                            rejects=rejects)
 
-    def _fold(self) -> None:
-        activity.add_staged_events(self.ctx.conn, NEW_EVENTS)
-        self.ctx.conn.exec_driver_sql(f"DELETE FROM {NEW_EVENTS}")
-        self.unfolded = 0
-
     def finish(self) -> None:
-        """Fold the last new events into the activity aggregates; drop the staging tables."""
-        if self.unfolded:
-            self._fold()
-        self.ctx.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {NEW_EVENTS}")
+        """Add the new events to the activity aggregates; drop the staging table."""
+        self.sums.write(self.ctx.conn)
         super().finish()
 
 
