@@ -16,7 +16,7 @@ def test_domain_has_no_clock_randomness_or_io() -> None:
     root = Path(leadledger.domain.__file__).parent
     offenders = [
         f"{p.name}:{n}: {line.strip()}"
-        for p in sorted(root.glob("*.py"))
+        for p in sorted(root.rglob("*.py"))
         for n, line in enumerate(p.read_text().splitlines(), 1)
         if FORBIDDEN.search(line)
     ]
