@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from leadledger.cli import data, policy, records, reports
+from leadledger.cli import audit, data, policy, records, reports
 from leadledger.cli.common import state
 
 app = typer.Typer(
@@ -31,6 +31,7 @@ def _options(
 data.register(app)
 records.register(app)
 reports.register(app)
+audit.register(app)
 app.add_typer(policy.app, name="policy")
 
 
