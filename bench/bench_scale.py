@@ -133,8 +133,20 @@ def phase(name: str, db: str, arg: str) -> None:
         r = rescore(engine, NOW)
         result = {"rows": r.scored, "moves": dict(r.moves.moved), "above_threshold": r.above_threshold}
     seconds = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB → MiB
+    peak = peak_mib()
     print(json.dumps({"phase": name, "seconds": seconds, "peak_mib": peak, **result}))
+
+
+def peak_mib() -> float:
+    """This process's peak resident memory in MiB.
+
+    VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork+exec, so a phase would report the
+    generator's peak from the parent process.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def floors(events_csv: Path) -> dict[str, float]:
@@ -176,13 +188,19 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=20_000_000)
     ap.add_argument("--db", help="database URL (default: a new SQLite file in a temp dir)")
     ap.add_argument("--workdir", type=Path, help="where to write the CSVs (default: a temp dir)")
+    ap.add_argument("--reuse", action="store_true", help="reuse the CSVs already in --workdir")
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="leadledger-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     db = args.db or f"sqlite:///{work}/bench.db"
-    t = time.perf_counter()
-    files = generate(work, args.accounts, args.contacts, args.events)
-    print(f"generated data in {time.perf_counter() - t:.1f} s under {work}", file=sys.stderr)
+    files = {k: work / f"{k}.csv" for k in ("accounts", "contacts", "events")}
+    if not (args.reuse and all(f.exists() for f in files.values())):
+        t = time.perf_counter()
+        files = generate(work, args.accounts, args.contacts, args.events)
+        print(f"generated data in {time.perf_counter() - t:.1f} s under {work}", file=sys.stderr)
+    if args.db is None:
+        for suffix in ("", "-wal", "-shm"):
+            (work / f"bench.db{suffix}").unlink(missing_ok=True)
     results = []
     for name, arg in [
         ("init", ""),

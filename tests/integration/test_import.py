@@ -385,6 +385,7 @@ def test_incremental_activity_sums_equal_a_rebuild_from_events(
 ) -> None:
     from leadledger.services.importing import activity_sums
 
+    monkeypatch.setattr(import_reader, "BLOCK_BYTES", 64)
     monkeypatch.setattr(import_core, "CHUNK_ROWS", 2)  # many chunks …
     monkeypatch.setattr(activity_sums, "COMPACT_ROWS", 1)  # … re-summed as they come
     base_data(engine, tmp_path)

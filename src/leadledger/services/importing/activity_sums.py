@@ -41,7 +41,7 @@ def _combine(frames: list[pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(frames).group_by("contact_id").agg(
         pl.col("last_activity_at").max(),
         *(pl.col(c).sum() for c in activity.AGGREGATE_COLUMNS if c != "last_activity_at"),
-    )
+    ).select("contact_id", *activity.AGGREGATE_COLUMNS)
 
 
 class ActivitySums:
@@ -65,7 +65,7 @@ class ActivitySums:
         """Upsert the sums into contact_activity (one row per contact) and forget them."""
         if not self.pending:
             return
-        sums = _combine(self.pending).select("contact_id", *activity.AGGREGATE_COLUMNS)
+        sums = _combine(self.pending)
         self.pending, self.rows = [], 0
         create_temp_table(conn, STAGING, [
             ("contact_id", "INTEGER"), ("two_way_n", "INTEGER"), ("last_activity_at", "TIMESTAMP"),

@@ -96,6 +96,9 @@ class Loader:
               columns: Sequence[str] | None = None) -> None:
         """Bulk-load `df`'s `columns` into an (emptied) staging table."""
         table = table or self.staging
+        if df.is_empty():
+            self.ctx.conn.exec_driver_sql(f"DELETE FROM {table}")
+            return
         # All-empty columns stay NULL without being sent: binding values is the slow part.
         cols = list(columns or [
             c for c, _ in self.staging_columns
