@@ -16,7 +16,7 @@ from leadledger.store.schema import ACTIVITY_TYPES
 TYPES = ACTIVITY_TYPES
 STAGING = "import_activity_sums"
 # Re-sum the pending partial sums once they outgrow this many rows (bounds memory).
-COMPACT_ROWS = 2_000_000
+COMPACT_ROWS = 1_000_000
 
 
 def per_contact(events: pl.DataFrame) -> pl.DataFrame:
