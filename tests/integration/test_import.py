@@ -383,11 +383,8 @@ def test_events_deduplicate_and_feed_activity(engine: Engine, tmp_path: Path) ->
 def test_incremental_activity_sums_equal_a_rebuild_from_events(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from leadledger.services.importing import activity_sums
-
     monkeypatch.setattr(import_reader, "BLOCK_BYTES", 64)
-    monkeypatch.setattr(import_core, "CHUNK_ROWS", 2)  # many chunks …
-    monkeypatch.setattr(activity_sums, "COMPACT_ROWS", 1)  # … re-summed as they come
+    monkeypatch.setattr(import_core, "CHUNK_ROWS", 2)  # many chunks, summed as they come
     base_data(engine, tmp_path)
     load(engine, "events", tmp_path, "events.csv")
     # A second delivery: some events already stored, one new for a contact with history.

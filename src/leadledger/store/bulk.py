@@ -35,27 +35,30 @@ def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Iter
                 copy.write_row(row)
                 n += 1
         return n
-    it = iter(rows)
-    while batch := list(islice(it, CHUNK)):
-        _sqlite_insert(conn, table, columns, batch)
-        n += len(batch)
-    return n
+    return sqlite_insert(conn, table, columns, rows)
 
 
-def _sqlite_insert(conn: Connection, table: str, columns: Sequence[str], rows: list[Sequence[Any]]) -> None:
-    """Multi-row INSERTs for most of `rows`, single-row ones for the remainder."""
+def sqlite_insert(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+                  *, on_conflict: str = "") -> int:
+    """SQLite: insert `rows` with multi-row INSERTs (optionally `ON CONFLICT …`); returns rows sent."""
     width = len(columns)
     per = max(1, min(ROWS_PER_STATEMENT, MAX_VARIABLES // width))
     head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
     one = "(" + ", ".join("?" * width) + ")"
-    full = len(rows) // per * per
-    if full:
-        flat = list(chain.from_iterable(rows[:full]))
-        step = per * width
-        params = [tuple(flat[i:i + step]) for i in range(0, len(flat), step)]
-        conn.exec_driver_sql(head + ", ".join([one] * per), params)
-    if full < len(rows):
-        conn.exec_driver_sql(head + one, [tuple(r) for r in rows[full:]])
+    tail = f" {on_conflict}" if on_conflict else ""
+    n = 0
+    it = iter(rows)
+    while batch := list(islice(it, CHUNK)):
+        full = len(batch) // per * per
+        if full:
+            flat = list(chain.from_iterable(batch[:full]))
+            step = per * width
+            params = [tuple(flat[i:i + step]) for i in range(0, len(flat), step)]
+            conn.exec_driver_sql(head + ", ".join([one] * per) + tail, params)
+        if full < len(batch):
+            conn.exec_driver_sql(head + one + tail, [tuple(r) for r in batch[full:]])
+        n += len(batch)
+    return n
 
 
 def create_temp_table(conn: Connection, name: str, columns: Sequence[tuple[str, str]]) -> None:

@@ -14,11 +14,13 @@ from leadledger.services.importing.base import ChunkResult, Context, Loader
 from leadledger.services.importing.contact_ids import BYTES_PER_ROW, ContactIds
 from leadledger.services.importing.validate import LINE, Check, quoted, reject_frame
 from leadledger.store import activity
+from leadledger.store.bulk import sqlite_insert
 from leadledger.store.schema import events as events_table
 
 TYPES = tuple(e.value for e in EventType)
 TWO_WAY_TYPES = tuple(t for t in TYPES if activity.default_two_way(t))
 FUTURE_SLACK = timedelta(days=1)
+STORED = ("event_id", "contact_id", "type", "occurred_at", "two_way", "properties")
 
 class EventLoader(Loader):
     """Engagement events keyed by their source system's event_id."""
@@ -75,35 +77,55 @@ class EventLoader(Loader):
         return df.with_columns(
             pl.col("two_way").fill_null(pl.col("type").is_in(TWO_WAY_TYPES)),
             (seconds * self.rate).exp().alias("w"),
+            pl.col("occurred_at").dt.epoch("s").alias("epoch_s"),
         )
 
     def load(self, df: pl.DataFrame) -> ChunkResult:
         """Reject unknown emails, drop events already stored, insert the rest, fold them in."""
-        s, ctx = self.staging, self.ctx
         first = df["event_id"].is_first_distinct()
         repeated = df.height - int(first.sum())
         df = self.contact_ids.attach(df.filter(first))
         unknown = df.filter(pl.col("contact_id").is_null())
         df = df.filter(pl.col("contact_id").is_not_null())
-        self.stage(df)
-        stored = ctx.conn.exec_driver_sql(
-            f"DELETE FROM {s} WHERE EXISTS (SELECT 1 FROM events e WHERE e.event_id = {s}.event_id) "
-            "RETURNING event_id"
-        ).scalars().all()
-        inserted = ctx.run(
-            "INSERT INTO events (event_id, contact_id, type, occurred_at, two_way, properties) "
-            f"SELECT event_id, contact_id, type, occurred_at, two_way, properties FROM {s}"
-        )
-        self.sums.add(df.filter(~pl.col("event_id").is_in(stored)) if stored else df)
+        inserted, new = self._store_new(df)
+        self.sums.add(new)
         emails = unknown["email"].to_list()
         rejects = reject_frame(
             unknown[LINE].to_list(), "email", emails,
             [f"no contact with email {e} — import contacts first" for e in emails],
         )
-        duplicates = repeated + len(stored)
+        duplicates = repeated + df.height - inserted
         # A re-delivered event changes nothing: it counts as a duplicate and as unchanged.
         return ChunkResult(inserted=inserted, unchanged=duplicates, duplicates=duplicates,
                            rejects=rejects)
+
+    def _store_new(self, df: pl.DataFrame) -> tuple[int, pl.DataFrame]:
+        """Insert the events whose ids are not stored yet; returns (count, those events)."""
+        if df.is_empty():
+            return 0, df
+        if self.ctx.pg:
+            s = self.staging
+            self.stage(df)
+            stored = self.ctx.conn.exec_driver_sql(
+                f"DELETE FROM {s} WHERE EXISTS (SELECT 1 FROM events e WHERE e.event_id = {s}.event_id) "
+                "RETURNING event_id"
+            ).scalars().all()
+            stored_cols = ", ".join(STORED)
+            inserted = self.ctx.run(
+                f"INSERT INTO events ({stored_cols}) SELECT {stored_cols} FROM {s}")
+            return inserted, df.filter(~pl.col("event_id").is_in(stored)) if stored else df
+        # SQLite: straight into events, skipping ids already there. New rows get rowids above
+        # the current maximum (one writer), which tells them apart from the skipped ones.
+        before = self.ctx.rows("SELECT COALESCE(MAX(seq), 0) FROM events")[0][0]
+        cols = [c for c in STORED if df[c].null_count() < df.height]
+        sqlite_insert(self.ctx.conn, "events", cols, df.select(cols).rows(),
+                      on_conflict="ON CONFLICT (event_id) DO NOTHING")
+        inserted = self.ctx.rows("SELECT COUNT(*) FROM events WHERE seq > :b", {"b": before})[0][0]
+        if inserted == df.height:
+            return inserted, df
+        new = self.ctx.conn.exec_driver_sql(
+            "SELECT event_id FROM events WHERE seq > ?", (before,)).scalars().all()
+        return inserted, df.filter(pl.col("event_id").is_in(new))
 
     def finish(self) -> None:
         """Add the new events to the activity aggregates; drop the staging table."""
