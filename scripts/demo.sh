@@ -20,6 +20,8 @@ run demo
 run score
 run contacts --limit 10
 run sweep
+run forecast
+run audit --limit 8
 
 cat <<MSG
 
@@ -30,5 +32,6 @@ Try next:
   leadledger contacts --limit 20
   leadledger explain <email>          # why a contact has its score (pick an email from above)
   leadledger move <email> customer    # stage changes need evidence; see what it asks for
+  leadledger funnel                   # conversion by cohort, time in stage, sources, CAC/CLV
   leadledger --help
 MSG
