@@ -58,6 +58,6 @@ def duplicate_rules(ctx: AuditContext) -> Iterator[Finding]:
                 supported_label=None, evidence=(f"same name as {first.email} at {domain}",),
                 related=(first.key,),
                 message=f"{c.name} appears {len(people)} times at {domain} "
-                f"({listing([p.email or p.key for p in people.values()])}): probably one person "
-                "counted twice.",
+                f"({listing([p.email or p.key for p in people.values()])}): check whether they are one "
+                "person counted twice.",
             )
