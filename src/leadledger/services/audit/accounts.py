@@ -3,11 +3,32 @@ contacts and deals mention; churn read off a lost renewal that came after the la
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from leadledger.domain.audit import AuditAccount, AuditContact, AuditDeal, DealState
+from leadledger.services.audit.frames import Frame, Row, company_key, number
+
+
+def read_accounts(
+    f: Frame, fields: Mapping[str, Sequence[str]], label: Callable[[Row], str | None] | None = None
+) -> dict[str, AuditAccount]:
+    """A companies/accounts export keyed by company name (fields: name, domain, owner, employees,
+    industry, revenue, country); `label` reads the company's lifecycle label where there is one."""
+    out: dict[str, AuditAccount] = {}
+    for row in f.records(fields):
+        key = company_key(row.get("name"))
+        if key is None:
+            continue
+        employees = number(row.get("employees"))
+        out[key] = AuditAccount(
+            key=key, name=row.get("name") or key, domain=row.get("domain"), owner=row.get("owner"),
+            employees=int(employees) if employees is not None else None,
+            industry=row.get("industry"), annual_revenue=number(row.get("revenue")),
+            country=row.get("country"), label=label(row) if label else None,
+        )
+    return out
 
 
 def _churned_at(deals: Sequence[AuditDeal]) -> datetime | None:

@@ -34,6 +34,19 @@ def value_key(value: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Row:
+    """One row of an export, read by field name rather than by the file's column names."""
+
+    values: dict[str, Any]
+    columns: Mapping[str, str | None]  # field → the file's column (None when absent)
+
+    def get(self, field: str) -> str | None:
+        """The field's text, None when empty or when the file has no such column."""
+        col = self.columns.get(field)
+        return self.values[col] if col else None
+
+
+@dataclass(frozen=True, slots=True)
 class Frame:
     """One export file: its rows as text, reachable by any of a field's possible column names."""
 
@@ -52,6 +65,18 @@ class Frame:
     def rows(self) -> Iterator[dict[str, Any]]:
         """Rows as dicts of column → stripped text (None when empty)."""
         yield from self.df.iter_rows(named=True)
+
+    def records(self, fields: Mapping[str, Sequence[str]] | None = None) -> Iterator[Row]:
+        """Rows read by field: each field is the first of its column names the file has.
+
+        Without `fields`, a field is the column of that (normalized) name.
+        """
+        columns = (
+            {k: self.col(*names) for k, names in fields.items()} if fields is not None
+            else dict(self.columns)
+        )
+        for values in self.rows():
+            yield Row(values, columns)
 
     @property
     def header(self) -> set[str]:

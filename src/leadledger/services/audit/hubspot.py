@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from leadledger.domain.audit import AuditAccount, AuditContact, AuditDeal, AuditSnapshot, DealState
-from leadledger.services.audit.accounts import merge_accounts
+from leadledger.services.audit.accounts import merge_accounts, read_accounts
 from leadledger.services.audit.frames import (
     Frame,
     company_key,
@@ -48,19 +48,16 @@ def _contacts(f: Frame, companies: dict[str, AuditAccount]) -> list[AuditContact
     stages = value_maps("hubspot", "contacts").get("stage", {})
     created = parse_dates(f, "Create Date")
     active = parse_dates(f, "Last Activity Date", "Last Contacted")
-    c = {k: f.col(*names) for k, names in {
+    fields = {
         "id": ("Record ID", "Contact ID"), "email": ("Email", "Email address"), "first": ("First Name",),
         "last": ("Last Name",), "company": ("Associated Company", "Company Name"),
         "stage": ("Lifecycle Stage",),
         "status": ("Lead Status",), "owner": ("Contact owner", "HubSpot Owner"), "title": ("Job Title",),
         "source": ("Original Source",),
-    }.items()}
+    }
     out = []
-    for i, r in enumerate(f.rows()):
-        def get(k: str, row: dict[str, str | None] = r) -> str | None:
-            col = c[k]
-            return row[col] if col else None
-
+    for i, row in enumerate(f.records(fields)):
+        get = row.get
         email = (get("email") or "").lower() or None
         status = get("status")
         status_key = value_key(status) if status else ""
@@ -91,19 +88,16 @@ def _deals(f: Frame, emails: dict[str, str]) -> list[AuditDeal]:
     close, created = parse_dates(f, "Close Date"), parse_dates(f, "Create Date")
     active, moved = parse_dates(f, "Last Activity Date"), parse_dates(f, "Date entered current stage")
     signed, booked = parse_dates(f, *SIGNED), parse_dates(f, *BOOKED)
-    c = {k: f.col(*names) for k, names in {
+    fields = {
         "id": ("Record ID", "Deal ID"), "name": ("Deal Name",), "stage": ("Deal Stage",),
         "amount": ("Amount",),
         "owner": ("Deal owner", "HubSpot Owner"), "type": ("Deal Type",), "company": ("Associated Company",),
         "contacts": ("Associated Contact", "Associated Contacts"), "n": ("Number of Associated Contacts",),
         "probability": ("Deal probability", "Probability"), "forecast": ("Forecast category",),
-    }.items()}
+    }
     out = []
-    for i, r in enumerate(f.rows()):
-        def get(k: str, row: dict[str, str | None] = r) -> str | None:
-            col = c[k]
-            return row[col] if col else None
-
+    for i, row in enumerate(f.records(fields)):
+        get = row.get
         raw_stage = get("stage") or ""
         mapped = stages.get(value_key(raw_stage), value_key(raw_stage))
         found = EMAIL.findall(get("contacts") or "")
@@ -125,28 +119,12 @@ def _deals(f: Frame, emails: dict[str, str]) -> list[AuditDeal]:
 
 def _companies(f: Frame) -> dict[str, AuditAccount]:
     stages = value_maps("hubspot", "contacts").get("stage", {})
-    out: dict[str, AuditAccount] = {}
-    c = {k: f.col(*names) for k, names in {
+    return read_accounts(f, {
         "name": ("Company name", "Name"), "domain": ("Company Domain Name", "Website URL"),
         "owner": ("Company owner",), "employees": ("Number of Employees",), "industry": ("Industry",),
         "revenue": ("Annual Revenue",), "country": ("Country/Region", "Country"),
         "stage": ("Lifecycle Stage",),
-    }.items()}
-    for r in f.rows():
-        def get(k: str, row: dict[str, str | None] = r) -> str | None:
-            col = c[k]
-            return row[col] if col else None
-
-        key = company_key(get("name"))
-        if key is None:
-            continue
-        employees = number(get("employees"))
-        out[key] = AuditAccount(
-            key=key, name=get("name") or key, domain=get("domain"), owner=get("owner"),
-            employees=int(employees) if employees is not None else None, industry=get("industry"),
-            annual_revenue=number(get("revenue")), country=get("country"), label=_label(stages, get("stage")),
-        )
-    return out
+    }, label=lambda row: _label(stages, row.get("stage")))
 
 
 def hubspot_snapshot(frames: list[Frame]) -> AuditSnapshot:

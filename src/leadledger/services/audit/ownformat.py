@@ -42,17 +42,17 @@ def _domain(text: str | None) -> str | None:
 def _accounts(f: Frame) -> dict[str, AuditAccount]:
     churned = parse_dates(f, "churned_at")
     out: dict[str, AuditAccount] = {}
-    for i, r in enumerate(f.rows()):
-        key = _domain(r.get(f.col("domain") or ""))
+    for i, row in enumerate(f.records()):
+        key = _domain(row.get("domain"))
         if key is None:
             continue
-        employees = number(r.get(f.col("employees") or ""))
+        employees = number(row.get("employees"))
         out[key] = AuditAccount(
-            key=key, name=r.get(f.col("name") or "") or key, domain=key, owner=r.get(f.col("owner") or ""),
+            key=key, name=row.get("name") or key, domain=key, owner=row.get("owner"),
             employees=int(employees) if employees is not None else None,
-            industry=(r.get(f.col("industry") or "") or "").lower() or None,
-            annual_revenue=number(r.get(f.col("annual_revenue") or "")),
-            country=(r.get(f.col("country") or "") or "").lower() or None, churned_at=churned.get(i),
+            industry=(row.get("industry") or "").lower() or None,
+            annual_revenue=number(row.get("annual_revenue")),
+            country=(row.get("country") or "").lower() or None, churned_at=churned.get(i),
         )
     return out
 
@@ -104,11 +104,8 @@ def _deal_state(stage: str, signed: datetime | None, booked: datetime | None, lo
 def _deals(f: Frame, names: dict[str, str], emails: set[str]) -> list[AuditDeal]:
     dates = {k: parse_dates(f, k) for k in ("expected_close", "signed_at", "booked_at")}
     out = []
-    for i, r in enumerate(f.rows()):
-        def get(k: str, row: dict[str, str | None] = r) -> str | None:
-            col = f.col(k)
-            return row[col] if col else None
-
+    for i, row in enumerate(f.records()):
+        get = row.get
         account = _domain(get("account_domain")) or names.get((get("account_name") or "").casefold())
         people = []
         for part in (get("contacts") or "").split(";"):
@@ -137,11 +134,8 @@ def own_snapshot(frames: list[Frame], policy: Policy) -> AuditSnapshot:
     if "contacts" in files:
         f = files["contacts"]
         created, entered = parse_dates(f, "created_at"), parse_dates(f, "stage_entered_at")
-        for i, r in enumerate(f.rows()):
-            def get(k: str, row: dict[str, str | None] = r) -> str | None:
-                col = f.col(k)
-                return row[col] if col else None
-
+        for i, row in enumerate(f.records()):
+            get = row.get
             email = (get("email") or "").lower()
             if not email:
                 continue

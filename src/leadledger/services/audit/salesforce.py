@@ -8,7 +8,7 @@ contract-signed or booked date, no contact roles and no qualification evidence; 
 from __future__ import annotations
 
 from leadledger.domain.audit import AuditAccount, AuditContact, AuditDeal, AuditSnapshot, DealState
-from leadledger.services.audit.accounts import merge_accounts
+from leadledger.services.audit.accounts import merge_accounts, read_accounts
 from leadledger.services.audit.frames import (
     Frame,
     company_key,
@@ -39,18 +39,15 @@ LIMITS = (
 def _leads(f: Frame) -> list[AuditContact]:
     stages = value_maps("salesforce", "contacts").get("stage", {})
     created, active = parse_dates(f, "Create Date", "Created Date"), parse_dates(f, "Last Activity")
-    c = {k: f.col(*names) for k, names in {
+    fields = {
         "id": ("Lead ID",), "email": ("Email",), "first": ("First Name",), "last": ("Last Name",),
         "company": ("Company", "Company / Account"), "status": ("Lead Status",), "owner": ("Lead Owner",),
         "title": ("Title",), "rating": ("Rating",), "converted": ("Converted", "IsConverted"),
-    }.items()}
+    }
     has_activity = f.has("Last Activity")
     out = []
-    for i, r in enumerate(f.rows()):
-        def get(k: str, row: dict[str, str | None] = r) -> str | None:
-            col = c[k]
-            return row[col] if col else None
-
+    for i, row in enumerate(f.records(fields)):
+        get = row.get
         status = get("status") or ""
         label = stages.get(value_key(status), value_key(status) or "lead")
         # Rep activity logged on the lead is the export's only trace of a two-way conversation.
@@ -84,19 +81,16 @@ def _opportunities(f: Frame) -> list[AuditDeal]:
     moved = parse_dates(f, "LastStageChangeDate", "Last Stage Change Date")
     active = parse_dates(f, "LastActivityDate", "Last Activity")
     signed, booked = parse_dates(f, *SIGNED), parse_dates(f, *BOOKED)
-    c = {k: f.col(*names) for k, names in {
+    fields = {
         "id": ("Opportunity ID",), "name": ("Opportunity Name",), "account": ("Account Name",),
         "stage": ("StageName", "Stage"), "amount": ("Amount",), "owner": ("Owner", "Opportunity Owner"),
         "type": ("Type",), "won": ("IsWon",), "closed": ("IsClosed",),
         "probability": ("Probability", "Probability (%)"),
         "forecast": ("ForecastCategoryName", "Forecast Category"),
-    }.items()}
+    }
     out = []
-    for i, r in enumerate(f.rows()):
-        def get(k: str, row: dict[str, str | None] = r) -> str | None:
-            col = c[k]
-            return row[col] if col else None
-
+    for i, row in enumerate(f.records(fields)):
+        get = row.get
         stage = get("stage") or ""
         out.append(AuditDeal(
             key=get("id") or f"row {i + 2}", name=get("name") or f"opportunity on row {i + 2}",
@@ -113,27 +107,11 @@ def _opportunities(f: Frame) -> list[AuditDeal]:
 
 
 def _accounts(f: Frame) -> dict[str, AuditAccount]:
-    c = {k: f.col(*names) for k, names in {
+    return read_accounts(f, {
         "name": ("Account Name",), "domain": ("Website",), "owner": ("Account Owner",),
         "employees": ("Employees", "No. of Employees"), "industry": ("Industry",),
         "revenue": ("Annual Revenue",), "country": ("Billing Country", "Country"),
-    }.items()}
-    out: dict[str, AuditAccount] = {}
-    for r in f.rows():
-        def get(k: str, row: dict[str, str | None] = r) -> str | None:
-            col = c[k]
-            return row[col] if col else None
-
-        key = company_key(get("name"))
-        if key is None:
-            continue
-        employees = number(get("employees"))
-        out[key] = AuditAccount(
-            key=key, name=get("name") or key, domain=get("domain"), owner=get("owner"),
-            employees=int(employees) if employees is not None else None, industry=get("industry"),
-            annual_revenue=number(get("revenue")), country=get("country"),
-        )
-    return out
+    })
 
 
 def salesforce_snapshot(frames: list[Frame]) -> AuditSnapshot:
