@@ -142,23 +142,26 @@ def opportunities_for(conn: Connection, account_ids: Iterable[int]) -> dict[int,
             ):
                 roles[rr.opportunity_id].append(ContactRole(contact_id=rr.contact_id, role=rr.role))
         for r in opp_rows:
-            by_account[r.account_id].append(
-                Opportunity(
-                    id=r.id,
-                    account_id=r.account_id,
-                    name=r.name,
-                    type=r.type,
-                    stage=r.stage,
-                    amount=r.amount,
-                    expected_close=from_db(r.expected_close),
-                    signed_at=from_db(r.signed_at),
-                    booked_at=from_db(r.booked_at),
-                    lost_reason=r.lost_reason,
-                    owner=r.owner,
-                    roles=tuple(roles[r.id]),
-                )
-            )
+            by_account[r.account_id].append(opportunity_from_row(r, roles[r.id]))
     return by_account
+
+
+def opportunity_from_row(r: Any, roles: Iterable[ContactRole]) -> Opportunity:
+    """An `Opportunity` from a row of the opportunities table and its buying-committee roles."""
+    return Opportunity(
+        id=r.id,
+        account_id=r.account_id,
+        name=r.name,
+        type=r.type,
+        stage=r.stage,
+        amount=r.amount,
+        expected_close=from_db(r.expected_close),
+        signed_at=from_db(r.signed_at),
+        booked_at=from_db(r.booked_at),
+        lost_reason=r.lost_reason,
+        owner=r.owner,
+        roles=tuple(roles),
+    )
 
 
 def ledger_for(conn: Connection, contact_id: int) -> list[StageChange]:

@@ -36,8 +36,9 @@ from leadledger.domain.followup import RejectionCount, SlaCount, StayCount, reje
 from leadledger.domain.funnel import FunnelCounts, JourneyCount, PeriodCount, ReachCount, month_of
 from leadledger.domain.pipeline import Deal
 from leadledger.domain.policy import Policy
-from leadledger.domain.records import ContactRole, Opportunity
+from leadledger.domain.records import ContactRole
 from leadledger.store.db import from_db, to_db
+from leadledger.store.records import opportunity_from_row
 from leadledger.store.schema import (
     accounts,
     contacts,
@@ -326,20 +327,7 @@ def deals(conn: Connection) -> list[Deal]:
     )
     return [
         Deal(
-            opportunity=Opportunity(
-                id=r.id,
-                account_id=r.account_id,
-                name=r.name,
-                type=r.type,
-                stage=r.stage,
-                amount=r.amount,
-                expected_close=from_db(r.expected_close),
-                signed_at=from_db(r.signed_at),
-                booked_at=from_db(r.booked_at),
-                lost_reason=r.lost_reason,
-                owner=r.owner,
-                roles=tuple(roles.get(r.id, ())),
-            ),
+            opportunity=opportunity_from_row(r, roles.get(r.id, ())),
             created_at=from_db(r.created_at) or datetime.min.replace(tzinfo=UTC),
             employees=r.employees,
             evidence=frozenset(fields.get(r.id, ())),
