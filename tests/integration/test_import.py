@@ -407,9 +407,13 @@ def test_incremental_activity_sums_equal_a_rebuild_from_events(
     with engine.begin() as conn:
         activity.rebuild(conn, half_life, anchor)
     assert incremental == snapshot()
-    if engine.dialect.name == "sqlite":  # the import's pragma does not leak into the pool
+    if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
+            # The import's pragma does not leak into the pool …
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            # … and the contact index deferred during the bulk load is back.
+            indexes = conn.exec_driver_sql("PRAGMA index_list(events)").fetchall()
+            assert "ix_events_contact_id" in {ix[1] for ix in indexes}
 
 
 def test_events_resolve_contacts_without_preloading(
