@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from leadledger.domain.policy import NUMERIC_FIT_FIELDS, FitRule, Scoring, Signal
 from leadledger.domain.records import Account, Contact, Event
@@ -75,6 +76,12 @@ def _lower(v: object) -> str:
     return str(v).lower()
 
 
+@cache
+def _lowered(values: tuple[object, ...]) -> frozenset[str]:
+    """A rule's value list, lower-cased once (rules are matched millions of times)."""
+    return frozenset(_lower(t) for t in values)
+
+
 def fit_rule_matches(rule: FitRule, value: FitValue) -> bool:
     """Whether one fit rule matches a value; a missing value never matches."""
     if value is None or value == "":
@@ -99,9 +106,9 @@ def fit_rule_matches(rule: FitRule, value: FitValue) -> bool:
         if rule.op in ("contains", "eq"):
             return _lower(target) in items
         if rule.op == "in":
-            return bool(items & {_lower(t) for t in target})  # type: ignore[union-attr]
+            return bool(items & _lowered(target))
         if rule.op == "not_in":
-            return not items & {_lower(t) for t in target}  # type: ignore[union-attr]
+            return not items & _lowered(target)
         return False
     text = _lower(value)
     if rule.op == "eq":
@@ -109,9 +116,9 @@ def fit_rule_matches(rule: FitRule, value: FitValue) -> bool:
     if rule.op == "ne":
         return text != _lower(target)
     if rule.op == "in":
-        return text in {_lower(t) for t in target}  # type: ignore[union-attr]
+        return text in _lowered(target)
     if rule.op == "not_in":
-        return text not in {_lower(t) for t in target}  # type: ignore[union-attr]
+        return text not in _lowered(target)
     if rule.op == "contains":
         return _lower(target) in text
     if rule.op == "ends_with":

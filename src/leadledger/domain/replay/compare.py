@@ -1,0 +1,178 @@
+"""One policy's replayed funnel, tallied contact by contact, and two of them side by side."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from leadledger.domain.policy import Policy
+from leadledger.domain.records import StageChange
+from leadledger.domain.replay.engine import ContactReplay
+from leadledger.domain.stats import quantile, ratio
+
+SECONDS_PER_DAY = 86_400.0
+
+
+def flag_stage(policy: Policy) -> str:
+    """The stage that flags a record to sales: the score's target, else the second main stage."""
+    if policy.auto_promotion is not None:
+        return policy.auto_promotion.to_stage
+    stages = policy.main_stages
+    return stages[1].name if len(stages) > 1 else stages[0].name
+
+
+def handoff_stage(policy: Policy) -> str:
+    """The first main stage sales owns: where the reps' load is counted."""
+    return next((s.name for s in policy.main_stages if s.owner_team == "sales"), policy.first_stage.name)
+
+
+def _days(later: datetime, earlier: datetime) -> float:
+    return round((later - earlier).total_seconds() / SECONDS_PER_DAY, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class StageRow:
+    """How many cohort records reached a stage (skipped stages count as passed through)."""
+
+    stage: str
+    label: str
+    reached: int
+    conversion: float | None  # from the stage before
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayFunnel:
+    """One policy's funnel over the replayed history."""
+
+    policy_version: str
+    contacts: int
+    stages: list[StageRow]
+    flag_stage: str
+    flagged_by_month: dict[str, int]
+    days_to_flag_median: float | None
+    days_to_flag_p90: float | None
+    handoff_stage: str
+    load_by_rep: dict[str, int]
+    won_accounts: int
+    won_accounts_flagged: int
+    days_flagged_before_win_median: float | None
+    entries: int
+    decisions_kept: int
+    decisions_shifted: int
+    decisions_absorbed: int
+    decisions_dropped: dict[str, int]
+    automatic_moves: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class FunnelTally:
+    """Accumulates replayed contacts into a `ReplayFunnel` (streaming: nothing kept per contact)."""
+
+    policy: Policy
+    orders: dict[str, int] = field(default_factory=dict)
+    reached: Counter[int] = field(default_factory=Counter)  # furthest main-stage order → contacts
+    flagged_by_month: Counter[str] = field(default_factory=Counter)
+    to_flag: Counter[float] = field(default_factory=Counter)
+    load: Counter[str] = field(default_factory=Counter)
+    first_flag: dict[int, datetime] = field(default_factory=dict)  # account → first flag
+    won: dict[int, datetime] = field(default_factory=dict)  # account → first booking
+    contacts: int = 0
+    entries: int = 0
+    kept: int = 0
+    shifted: int = 0
+    absorbed: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+    automatic: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self.orders.update({s.name: i for i, s in enumerate(self.policy.main_stages)})
+
+    def add(
+        self,
+        replay: ContactReplay,
+        *,
+        owner: str | None,
+        account_id: int | None,
+        won_booked_at: datetime | None,
+    ) -> None:
+        """Count one contact's replayed ledger."""
+        p = self.policy
+        flag, handoff = flag_stage(p), handoff_stage(p)
+        flag_order = self.orders.get(flag, 0)
+        created = replay.changes[0].at
+        furthest, flagged_at = 0, None
+        for c in replay.changes:
+            order = self.orders.get(c.to_stage)
+            if order is not None:
+                furthest = max(furthest, order)
+                if order >= flag_order and flagged_at is None:
+                    flagged_at = c.at
+            if c.to_stage == flag:
+                self.flagged_by_month[c.at.strftime("%Y-%m")] += 1
+            if c.to_stage == handoff and c.from_stage is not None:
+                self.load[owner or "(no owner)"] += 1
+            if c.actor.startswith("rule:") and c.from_stage is not None:
+                self.automatic[f"{c.actor}→{c.to_stage}"] += 1
+        self.contacts += 1
+        self.entries += len(replay.changes)
+        self.reached[furthest] += 1
+        self.shifted += replay.shifted
+        self.absorbed += replay.absorbed
+        self.dropped.update(d.reason for d in replay.dropped)
+        self.kept += sum(1 for c in replay.changes[1:] if not c.actor.startswith("rule:"))
+        if flagged_at is not None:
+            self.to_flag[_days(flagged_at, created)] += 1
+        if account_id is not None:
+            if flagged_at is not None and (account_id not in self.first_flag
+                                           or flagged_at < self.first_flag[account_id]):
+                self.first_flag[account_id] = flagged_at
+            if won_booked_at is not None:
+                self.won[account_id] = won_booked_at
+
+    def finish(self) -> ReplayFunnel:
+        """The funnel of everything added."""
+        p = self.policy
+        rows: list[StageRow] = []
+        for i, s in enumerate(p.main_stages):
+            reached = sum(n for order, n in self.reached.items() if order >= i)
+            conversion = ratio(reached, rows[-1].reached) if rows else None
+            rows.append(StageRow(s.name, s.label, reached, conversion))
+        lead = Counter(
+            _days(booked, self.first_flag[a])
+            for a, booked in self.won.items()
+            if a in self.first_flag and self.first_flag[a] < booked
+        )
+        return ReplayFunnel(
+            policy_version=p.version,
+            contacts=self.contacts,
+            stages=rows,
+            flag_stage=flag_stage(p),
+            flagged_by_month=dict(sorted(self.flagged_by_month.items())),
+            days_to_flag_median=quantile(self.to_flag.items(), 0.5),
+            days_to_flag_p90=quantile(self.to_flag.items(), 0.9),
+            handoff_stage=handoff_stage(p),
+            load_by_rep=dict(sorted(self.load.items())),
+            won_accounts=len(self.won),
+            won_accounts_flagged=sum(lead.values()),
+            days_flagged_before_win_median=quantile(lead.items(), 0.5),
+            entries=self.entries,
+            decisions_kept=self.kept - self.shifted,
+            decisions_shifted=self.shifted,
+            decisions_absorbed=self.absorbed,
+            decisions_dropped=dict(sorted(self.dropped.items(), key=lambda kv: (-kv[1], kv[0]))),
+            automatic_moves=dict(sorted(self.automatic.items())),
+        )
+
+
+def same_entries(stored: tuple[StageChange, ...], replayed: tuple[StageChange, ...]) -> bool:
+    """Whether a replay gave back the stored ledger: same moves, moments, actors and reasons."""
+    def key(c: StageChange) -> tuple[object, ...]:
+        return (c.from_stage, c.to_stage, c.at, c.actor, c.reason)
+
+    return [key(c) for c in stored] == [key(c) for c in replayed]

@@ -1,0 +1,385 @@
+"""Replay one contact's history under another policy, without touching the stored ledger.
+
+The recorded world stays fixed: events, evidence, opportunities and the people's decisions. What
+the replayed policy changes is re-derived:
+
+- automatic rules (score promotion, product-led trial, dormancy) that differ from the rule that
+  recorded the history fire where the new rule would have fired, as events arrive; unchanged
+  rules keep their recorded moments;
+- a person's decision (accept an MQL, qualify, open an opportunity…) answers the stage the
+  record was in: it is replayed once the record is in that stage, after the same delay, and the
+  new policy's gate judges it; if the record never gets there, or the gate refuses, it is dropped;
+- outcomes (an account signing and booking, a label imported from another CRM) are kept.
+
+Replaying the policy that recorded the history therefore gives back the stored ledger exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from leadledger.domain.policy import Policy
+from leadledger.domain.records import StageChange
+from leadledger.domain.replay.history import ContactHistory, facts_at
+from leadledger.domain.replay.rules import (
+    ScoreClock,
+    entry_kind,
+    map_stage,
+    same_judgement,
+    same_promotion,
+    same_trial,
+)
+from leadledger.domain.scoring import fit_values, score_contact, score_fit
+from leadledger.domain.transitions import Approved, decide_transition
+
+RESCORE_AFTER = timedelta(hours=1)  # a record re-entering a promotable stage is scored at the next run
+SETTLE = timedelta(days=1)  # the dormancy sweep runs daily: a record sits a day before it is recycled
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """A recorded decision the replayed policy would not have made, and why."""
+
+    entry: StageChange
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactReplay:
+    """One contact's replayed ledger and what happened to its recorded decisions."""
+
+    changes: tuple[StageChange, ...]
+    dropped: tuple[Dropped, ...] = ()
+    shifted: int = 0  # decisions replayed at another moment than recorded
+    absorbed: int = 0  # decisions that changed nothing under the new stage names
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaySetup:
+    """The policy to replay and the policies that recorded the history, by version."""
+
+    policy: Policy
+    recorded: Mapping[str, Policy]
+    rederive: bool = False  # re-derive every automatic rule, even unchanged ones
+    orders: dict[str, int] = field(default_factory=dict, compare=False)
+    _derives: dict[tuple[str, str], bool] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        self.orders.update({s.name: i for i, s in enumerate(self.policy.main_stages)})
+
+    def recorder(self, entry: StageChange) -> Policy | None:
+        """The policy version that recorded `entry`, if it is known."""
+        return self.recorded.get(entry.policy_version)
+
+    def derives(self, kind: str, entry_policy: Policy | None) -> bool:
+        """Whether the replay re-derives rule `kind` instead of keeping its recorded moments."""
+        if self.rederive or entry_policy is None:
+            return True
+        key = (kind, entry_policy.version)
+        if key not in self._derives:  # comparing policies is slow next to one contact's replay
+            same = {"promotion": same_promotion, "trial": same_trial}.get(kind)
+            self._derives[key] = (
+                not same(self.policy, entry_policy) if same is not None
+                else self.policy.dormancy != entry_policy.dormancy
+            )
+        return self._derives[key]
+
+
+@dataclass(slots=True)
+class _Walk:
+    """The replayed record as it moves: stage, since when, and the ledger so far."""
+
+    h: ContactHistory
+    setup: ReplaySetup
+    fit: float
+    translate: bool
+    stage: str
+    entered: datetime
+    changes: list[StageChange] = field(default_factory=list)
+    dropped: list[Dropped] = field(default_factory=list)
+    shifted: int = 0
+    absorbed: int = 0
+
+    @property
+    def policy(self) -> Policy:
+        return self.setup.policy
+
+    def move(self, entry: StageChange, to_stage: str, at: datetime, evidence: dict[str, object]) -> None:
+        self.changes.append(
+            replace(entry, from_stage=self.stage, to_stage=to_stage, at=at, evidence=evidence,
+                    policy_version=self.policy.version)
+        )
+        self.stage, self.entered = to_stage, at
+
+    def score(self, clock: ScoreClock, at: datetime) -> float:
+        total = clock.total(at)
+        if abs(total - self.policy.scoring.mql_threshold) < 1e-6:  # settle rounding like the reference
+            events = self.h.events[: self.h.events_until(at)]
+            total = score_contact(self.h.contact, self.h.account, events, self.policy.scoring, at).total
+        return total
+
+    def judge(self, entry: StageChange, to_stage: str, at: datetime, score: float) -> Approved | str:
+        facts = facts_at(self.h, self.policy, stage=self.stage, entered=self.entered, at=at,
+                         fit=self.fit, score=score, translate=self.translate)
+        d = decide_transition(facts, to_stage, self.policy, now=at, actor=entry.actor, reason=entry.reason)
+        return d if isinstance(d, Approved) else d.missing[0].message
+
+
+def _auto_entry(h: ContactHistory, actor: str, reason: str, to_stage: str) -> StageChange:
+    return StageChange(contact_id=h.contact.id, from_stage=None, to_stage=to_stage,
+                       at=h.ledger[0].at, actor=actor, reason=reason)
+
+
+def _promotable(w: _Walk) -> bool:
+    rule = w.policy.auto_promotion
+    return rule is not None and w.stage in rule.from_stages and w.stage != rule.to_stage
+
+
+def _trial_open(w: _Walk) -> bool:
+    rule = w.policy.edge_cases.trial
+    if rule is None or w.h.contact.source != rule.source:
+        return False
+    target, here = w.setup.orders.get(rule.to_stage), w.setup.orders.get(w.stage)
+    return target is not None and (here is None or here < target)
+
+
+def _try_rules(w: _Walk, at: datetime, clock: ScoreClock, derive: set[str]) -> None:
+    """Fire the re-derived automatic rules that hold at `at`."""
+    if "trial" in derive and _trial_open(w):
+        rule = w.policy.edge_cases.trial
+        assert rule is not None
+        entry = _auto_entry(w.h, "rule:trial", "product usage and ICP fit", rule.to_stage)
+        verdict = w.judge(entry, rule.to_stage, at, 0.0)
+        if isinstance(verdict, Approved):
+            w.move(entry, rule.to_stage, at, verdict.change.evidence)
+            return
+    if "promotion" in derive and _promotable(w) and w.fit >= w.policy.scoring.fit_minimum:
+        promo = w.policy.auto_promotion
+        assert promo is not None
+        score = w.score(clock, at)
+        if score < w.policy.scoring.mql_threshold:
+            return
+        entry = _auto_entry(w.h, "rule:score", "score reached the threshold", promo.to_stage)
+        verdict = w.judge(entry, promo.to_stage, at, score)
+        if isinstance(verdict, Approved):
+            w.move(entry, promo.to_stage, at, verdict.change.evidence)
+
+
+def _dormant_at(w: _Walk, last_activity: datetime | None, until: datetime) -> datetime | None:
+    rule = w.policy.dormancy
+    if rule is None or w.stage not in rule.applies_to:
+        return None
+    last = last_activity or w.h.contact.created_at or w.entered
+    at = max(last + timedelta(days=rule.after_days), w.entered + SETTLE)
+    if at >= until:
+        return None
+    won = w.h.won_booked_at()
+    churned = w.h.account.churned_at if w.h.account else None
+    if won is not None and won <= at and (churned is None or churned > at or churned < won):
+        return None  # customers' contacts route to the account owner, never back to nurture
+    return at
+
+
+@dataclass(slots=True)
+class _Decision:
+    """A recorded person's decision waiting for the record to reach the stage it answers."""
+
+    entry: StageChange
+    recorder: Policy | None
+    source: str | None  # the stage it answers, in the replayed policy's names
+    target: str | None
+    stored_entered: datetime  # when the recorded contact entered the stage it answers
+
+
+def _plan(
+    h: ContactHistory, setup: ReplaySetup, until: datetime
+) -> tuple[list[_Decision], list[StageChange], set[str]]:
+    """Split the recorded ledger into decisions, outcomes kept at their moments, and rules to derive."""
+    decisions: list[_Decision] = []
+    timed: list[StageChange] = []
+    latest = setup.recorder(h.ledger[-1])  # the rules in force now decide what is re-derived
+    derive = {kind for kind in ("promotion", "trial", "dormancy") if setup.derives(kind, latest)}
+    prev_at = h.ledger[0].at
+    for entry in h.ledger[1:]:
+        if entry.at >= until:
+            break
+        kind = entry_kind(entry.actor, entry.from_stage)
+        rec = setup.recorder(entry)
+        if kind in ("promotion", "trial", "dormancy"):
+            if kind not in derive:
+                timed.append(entry)
+        elif kind in ("account", "import"):
+            timed.append(entry)
+        else:
+            assert entry.from_stage is not None
+            decisions.append(_Decision(entry, rec, map_stage(entry.from_stage, rec, setup.policy),
+                                       map_stage(entry.to_stage, rec, setup.policy), prev_at))
+        prev_at = entry.at
+    return decisions, timed, derive
+
+
+def _apply_timed(w: _Walk, entry: StageChange) -> None:
+    """Apply an outcome or an unchanged rule's recorded move, if it still applies."""
+    kind = entry_kind(entry.actor, entry.from_stage)
+    p = w.policy
+    rec = w.setup.recorder(entry)
+    if kind == "account":
+        target = p.customer_stage.name if p.customer_stage else None
+    else:
+        target = map_stage(entry.to_stage, rec, p)
+    if target is None:
+        w.dropped.append(Dropped(entry, f"the policy has no stage for {entry.to_stage}"))
+        return
+    if target == w.stage:
+        w.absorbed += 1
+        return
+    if kind == "promotion" and not _promotable(w):
+        w.dropped.append(Dropped(entry, f"the score does not promote from {w.stage}"))
+        return
+    if kind == "trial" and not _trial_open(w):
+        w.dropped.append(Dropped(entry, f"the trial rule does not promote from {w.stage}"))
+        return
+    if kind == "dormancy" and (p.dormancy is None or w.stage not in p.dormancy.applies_to):
+        w.dropped.append(Dropped(entry, f"dormancy does not apply to {w.stage}"))
+        return
+    w.move(entry, target, entry.at, entry.evidence)
+
+
+def _due(w: _Walk, d: _Decision) -> datetime | None:
+    """When the waiting decision is made, given where the replayed record is now."""
+    if d.source != w.stage:
+        return None
+    return max(w.entered, d.entry.at + (w.entered - d.stored_entered))
+
+
+def _decide(w: _Walk, d: _Decision, due: datetime, clock: ScoreClock) -> bool:
+    """Make the decision at `due` (or, refused, retry at its recorded moment); False if still waiting."""
+    entry = d.entry
+    if d.target is None:
+        w.dropped.append(Dropped(entry, f"the policy has no stage for {entry.to_stage}"))
+        return True
+    if d.target == w.stage:
+        w.absorbed += 1
+        return True
+    unchanged = (
+        due == entry.at
+        and d.recorder is not None
+        and d.source == entry.from_stage
+        and same_judgement(w.policy, d.recorder, d.target, entry.to_stage)
+    )
+    if unchanged:
+        w.move(entry, d.target, due, entry.evidence)
+        return True
+    verdict = w.judge(entry, d.target, due, w.score(clock, due))
+    if isinstance(verdict, Approved):
+        w.shifted += due != entry.at
+        w.move(entry, d.target, due, verdict.change.evidence)
+        return True
+    if due < entry.at:
+        return False  # try again when the person actually decided
+    w.dropped.append(Dropped(entry, verdict))
+    return True
+
+
+def _relevant(w: _Walk, derive: set[str]) -> set[str]:
+    """The re-derived rules that could ever fire for this contact (the others need no events)."""
+    p = w.policy
+    out = set(derive)
+    if p.auto_promotion is None or w.fit < p.scoring.fit_minimum:
+        out.discard("promotion")
+    trial = p.edge_cases.trial
+    if trial is None or w.h.contact.source != trial.source or w.fit < p.scoring.fit_minimum:
+        out.discard("trial")
+    if p.dormancy is None:
+        out.discard("dormancy")
+    return out
+
+
+def _start_stage(first: StageChange, setup: ReplaySetup) -> str:
+    """Where the record starts: the policy's first stage, or the label it was imported with."""
+    p = setup.policy
+    if first.actor.startswith("import"):
+        return map_stage(first.to_stage, setup.recorder(first), p) or p.first_stage.name
+    return p.first_stage.name
+
+
+def replay_contact(h: ContactHistory, setup: ReplaySetup, until: datetime) -> ContactReplay:
+    """Replay one contact's recorded history under `setup.policy`, up to `until`."""
+    p = setup.policy
+    first = h.ledger[0]
+    rec = setup.recorder(first)
+    fit = score_fit(fit_values(h.contact, h.account), p.scoring)[0]
+    translate = rec is None or rec.framework != p.framework
+    w = _Walk(h, setup, fit, translate, _start_stage(first, setup), first.at)
+    w.changes.append(replace(first, to_stage=w.stage, policy_version=p.version))
+    decisions, timed, derive = _plan(h, setup, until)
+    derive = _relevant(w, derive)
+    if derive:
+        h.need_events()
+    clock = ScoreClock.start(p.scoring, fit)
+    events = h.events
+    i_event = 0
+    while i_event < len(events) and events[i_event].occurred_at < first.at:  # known before creation
+        clock.add(events[i_event].type, events[i_event].occurred_at)
+        i_event += 1
+    last_activity = events[i_event - 1].occurred_at if i_event else None
+    i_timed = 0
+    retry: datetime | None = None  # a refused early decision waits for its recorded moment
+    recheck: datetime | None = None
+    floor = first.at  # the replay never goes back in time
+    while True:
+        head = decisions[0] if decisions else None
+        if head is not None and head.source != w.stage:
+            retry = None
+            here, there = setup.orders.get(w.stage), setup.orders.get(head.source or "")
+            if here is not None and there is not None and here > there:
+                w.dropped.append(Dropped(head.entry, f"already past {head.source} under this policy"))
+                decisions.pop(0)
+                continue
+        due = _due(w, head) if head is not None else None
+        if due is not None:
+            due = max(retry or due, floor)
+        t_event = events[i_event].occurred_at if i_event < len(events) and derive else None
+        t_timed = timed[i_timed].at if i_timed < len(timed) else None
+        t_dorm = _dormant_at(w, last_activity, until) if "dormancy" in derive else None
+        options = [t for t in (t_event, t_timed, due, recheck, t_dorm) if t is not None and t < until]
+        if not options:
+            break
+        now = floor = min(options)
+        before = (w.stage, w.entered)
+        if now == t_event:
+            while i_event < len(events) and events[i_event].occurred_at == now:  # every event of the moment
+                clock.add(events[i_event].type, now)
+                i_event += 1
+            last_activity = now
+            _try_rules(w, now, clock, derive)
+        elif now == t_timed:
+            _apply_timed(w, timed[i_timed])
+            i_timed += 1
+        elif now == due and head is not None:
+            while i_event < len(events) and events[i_event].occurred_at <= now:  # the score as of `due`
+                clock.add(events[i_event].type, events[i_event].occurred_at)
+                last_activity = events[i_event].occurred_at
+                i_event += 1
+            if _decide(w, head, now, clock):
+                decisions.pop(0)
+                retry = None
+            else:
+                retry = head.entry.at
+        elif now == recheck:
+            recheck = None
+            _try_rules(w, now, clock, derive)
+        else:
+            rule = p.dormancy
+            assert rule is not None
+            last = last_activity or h.contact.created_at or w.entered
+            entry = _auto_entry(h, "rule:dormancy", f"no activity for {rule.after_days} days", rule.move_to)
+            w.move(entry, rule.move_to, now,
+                   {"last_activity_at": last.isoformat(), "dormant_after_days": rule.after_days})
+        if (w.stage, w.entered) != before and derive & {"promotion", "trial"}:
+            recheck = w.entered + RESCORE_AFTER
+    w.dropped.extend(Dropped(d.entry, f"never reached {d.source or d.entry.from_stage} under this policy")
+                     for d in decisions)
+    return ContactReplay(tuple(w.changes), tuple(w.dropped), w.shifted, w.absorbed)

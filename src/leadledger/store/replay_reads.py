@@ -1,0 +1,136 @@
+"""Reads for policy replay: contacts' full histories, a range of contact ids at a time."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select, text
+
+from leadledger.domain.records import Account, Contact, Event, Evidence, StageChange
+from leadledger.domain.replay.history import ContactHistory, DatedOpportunity
+from leadledger.store.db import from_db, to_db
+from leadledger.store.records import opportunity_from_row
+from leadledger.store.schema import accounts, contacts, opportunities
+
+
+def _at(value: Any) -> datetime:
+    if isinstance(value, str):  # SQLite hands back ISO text: the fast path for millions of rows
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    ts = from_db(value)
+    assert ts is not None
+    return ts
+
+
+def read_accounts(conn: Connection) -> dict[int, Account]:
+    """Every account, by id (accounts are few next to contacts and events)."""
+    return {
+        r.id: Account(
+            id=r.id, name=r.name, domain=r.domain, industry=r.industry, employees=r.employees,
+            annual_revenue=r.annual_revenue, country=r.country,
+            tech_stack=tuple(t for t in (r.tech_stack or "").split(",") if t),
+            owner=r.owner, churned_at=from_db(r.churned_at),
+        )
+        for r in conn.execute(select(accounts))
+    }
+
+
+def read_opportunities(conn: Connection) -> dict[int, list[DatedOpportunity]]:
+    """Every opportunity with its dates, by account id (roles are not needed to replay stages)."""
+    out: dict[int, list[DatedOpportunity]] = defaultdict(list)
+    for r in conn.execute(select(opportunities).order_by(opportunities.c.id)):
+        out[r.account_id].append(
+            DatedOpportunity(record=opportunity_from_row(r, ()), created_at=_at(r.created_at),
+                             updated_at=_at(r.updated_at))
+        )
+    return out
+
+
+def id_ranges(conn: Connection, size: int) -> list[tuple[int, int]]:
+    """Half-open contact-id ranges of about `size` ids, covering every contact."""
+    lo, hi = conn.execute(select(func.min(contacts.c.id), func.max(contacts.c.id))).one()
+    if lo is None:
+        return []
+    return [(start, min(start + size, hi + 1)) for start in range(lo, hi + 1, size)]
+
+
+def _grouped(conn: Connection, sql: str, lo: int, hi: int) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = defaultdict(list)
+    for r in conn.execute(text(sql), {"lo": lo, "hi": hi}):
+        out[r[0]].append(r)
+    return out
+
+
+def read_histories(
+    conn: Connection,
+    lo: int,
+    hi: int,
+    accounts_by_id: dict[int, Account],
+    opportunities_by_account: dict[int, list[DatedOpportunity]],
+    *,
+    created: tuple[datetime, datetime] | None = None,
+) -> Iterator[ContactHistory]:
+    """Contacts with ids in [lo, hi) (created in `created`, if given), without their events."""
+    window = ""
+    params: dict[str, Any] = {"lo": lo, "hi": hi}
+    if created is not None:
+        window = " AND created_at >= :start AND created_at < :end"
+        params.update(start=to_db(created[0]), end=to_db(created[1]))
+    rows = conn.execute(
+        text("SELECT id, email, first_name, last_name, company, title, seniority, role, account_id, "
+             "owner, source, opted_out, created_at FROM contacts "
+             f"WHERE id >= :lo AND id < :hi{window} ORDER BY id"),
+        params,
+    ).all()
+    if not rows:
+        return
+    proofs = _grouped(conn, "SELECT contact_id, field, value, confirmed_by, confirmed_at FROM evidence "
+                            "WHERE contact_id >= :lo AND contact_id < :hi "
+                            "ORDER BY contact_id, confirmed_at, id", lo, hi)
+    ledger = _grouped(conn, "SELECT contact_id, from_stage, to_stage, at, actor, reason, policy_version "
+                            "FROM stage_changes WHERE contact_id >= :lo AND contact_id < :hi "
+                            "ORDER BY contact_id, at, id", lo, hi)
+    for r in rows:
+        entries = ledger.get(r.id)
+        if not entries:
+            continue  # a contact without a ledger entry has no history to replay
+        created_at = _at(r.created_at)
+        yield ContactHistory(
+            contact=Contact(
+                id=r.id, email=r.email, first_name=r.first_name, last_name=r.last_name, company=r.company,
+                title=r.title, seniority=r.seniority, role=r.role, account_id=r.account_id, owner=r.owner,
+                source=r.source, opted_out=bool(r.opted_out), created_at=created_at,
+            ),
+            account=accounts_by_id.get(r.account_id) if r.account_id is not None else None,
+            events=(),
+            events_loaded=False,
+            evidence=tuple(
+                Evidence(contact_id=r.id, field=e.field, value=e.value, confirmed_by=e.confirmed_by,
+                         confirmed_at=_at(e.confirmed_at))
+                for e in proofs.get(r.id, ())
+            ),
+            opportunities=tuple(opportunities_by_account.get(r.account_id, ())) if r.account_id else (),
+            ledger=tuple(
+                StageChange(contact_id=r.id, from_stage=s.from_stage, to_stage=s.to_stage, at=_at(s.at),
+                            actor=s.actor, reason=s.reason, policy_version=s.policy_version)
+                for s in entries
+            ),
+        )
+
+
+
+def read_events(conn: Connection, lo: int, hi: int, wanted: set[int]) -> dict[int, tuple[Event, ...]]:
+    """The events of the `wanted` contacts among ids [lo, hi), oldest first."""
+    out: dict[int, list[Event]] = defaultdict(list)
+    rows = conn.execute(
+        text("SELECT contact_id, type, occurred_at, two_way, event_id FROM events "
+             "WHERE contact_id >= :lo AND contact_id < :hi ORDER BY contact_id, occurred_at, seq"),
+        {"lo": lo, "hi": hi},
+    )
+    for cid, kind, at, two_way, event_id in rows:
+        if cid in wanted:
+            out[cid].append(Event(id=event_id, contact_id=cid, type=kind, occurred_at=_at(at),
+                                  two_way=bool(two_way)))
+    return {cid: tuple(evs) for cid, evs in out.items()}
