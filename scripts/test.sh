@@ -78,6 +78,10 @@ source .pg/env # exports LEADLEDGER_TEST_PG_URL
 export LEADLEDGER_REQUIRE_PG=1
 echo "LEADLEDGER_TEST_PG_URL=$LEADLEDGER_TEST_PG_URL"
 
+step "Chromium"
+bash scripts/chromium.sh # Debian's package, for tests/browser (Playwright never downloads a browser)
+/usr/bin/chromium --version
+
 step "ruff"
 .venv/bin/ruff check src tests bench
 step "mypy"

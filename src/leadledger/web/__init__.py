@@ -1,0 +1,1 @@
+"""HTML output: server-side SVG charts and Jinja2 templates (the monthly report; later the dashboard)."""
