@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from leadledger.domain.policy import Policy
 from leadledger.domain.replay.compare import FunnelTally, ReplayFunnel, same_entries
@@ -17,8 +17,9 @@ from leadledger.domain.replay.engine import ContactReplay, ReplaySetup, replay_c
 from leadledger.domain.replay.history import ContactHistory, EventsNeeded
 from leadledger.policyfile import BUILTIN, builtin_policy_text, load_policy_file, parse_policy
 from leadledger.store import replay_reads
+from leadledger.store.db import from_db
 from leadledger.store.policies import load_active_policy
-from leadledger.store.schema import policies
+from leadledger.store.schema import events, policies, stage_changes
 
 Progress = Callable[[int, int], None]
 CHUNK = 20_000  # contact ids per read: bounded memory at any size
@@ -41,6 +42,8 @@ class ReplayReport:
     replayed: ReplayFunnel
     baseline_matches_ledger: bool
     contacts_differing_from_ledger: int
+    newly_flagged: int  # flagged by the replayed policy only: sales never saw them on record
+    no_longer_flagged: int  # flagged by the baseline only
     seconds: float
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,7 +55,16 @@ class ReplayReport:
             "replayed": self.replayed.to_dict(),
             "baseline_matches_ledger": self.baseline_matches_ledger,
             "contacts_differing_from_ledger": self.contacts_differing_from_ledger,
+            "newly_flagged": self.newly_flagged,
+            "no_longer_flagged": self.no_longer_flagged,
         }
+
+
+def _end_of_history(conn: Connection) -> datetime:
+    """Just after the last recorded entry or event: the default end, the same on every run."""
+    last = [conn.execute(select(func.max(c))).scalar() for c in (stage_changes.c.at, events.c.occurred_at)]
+    found = [ts for v in last if (ts := from_db(v)) is not None]
+    return max(found, default=datetime(1970, 1, 1, tzinfo=UTC)) + timedelta(seconds=1)
 
 
 def _replay(h: ContactHistory, setup: ReplaySetup, until: datetime) -> ContactReplay | None:
@@ -63,11 +75,10 @@ def _replay(h: ContactHistory, setup: ReplaySetup, until: datetime) -> ContactRe
         return None
 
 
-def replay(
+def replay_report(
     engine: Engine,
     policy: Policy,
     *,
-    now: datetime,
     baseline: Policy | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
@@ -75,8 +86,8 @@ def replay(
 ) -> ReplayReport:
     """Replay the stored history under `policy` and under the active policy (or `baseline`)."""
     began = time.perf_counter()
-    until = end or now
     with engine.connect() as conn:
+        until = end or _end_of_history(conn)
         active = load_active_policy(conn)
         recorded = {r.version: parse_policy(r.yaml, f"stored policy {r.version}")
                     for r in conn.execute(select(policies.c.version, policies.c.yaml))}
@@ -87,7 +98,7 @@ def replay(
         opportunities = replay_reads.read_opportunities(conn)
         ranges = replay_reads.id_ranges(conn, CHUNK)
         created = (start or datetime(1970, 1, 1, tzinfo=UTC), until)
-        differing = 0
+        differing = newly = no_longer = 0
         for i, (lo, hi) in enumerate(ranges):
             histories = list(replay_reads.read_histories(conn, lo, hi, accounts, opportunities,
                                                          created=created))
@@ -101,13 +112,16 @@ def replay(
                         pair[:] = [r or replay_contact(full, s, until)
                                    for r, s in zip(pair, setups, strict=True)]
             for h, maybe in zip(histories, results, strict=True):
-                pair = [r for r in maybe if r is not None]
+                done = [r for r in maybe if r is not None]
                 won = h.won_booked_at()
-                for result, tally in zip(pair, tallies, strict=True):
+                for result, tally in zip(done, tallies, strict=True):
                     tally.add(result, owner=h.contact.owner, account_id=h.contact.account_id,
                               won_booked_at=won if won is not None and won < until else None)
-                if not same_entries(tuple(c for c in h.ledger if c.at < until), pair[0].changes):
+                if not same_entries(tuple(c for c in h.ledger if c.at < until), done[0].changes):
                     differing += 1
+                was, now_flagged = (t.flags(r) for t, r in zip(tallies, done, strict=True))
+                newly += now_flagged and not was
+                no_longer += was and not now_flagged
             if progress:
                 progress(i + 1, len(ranges))
     return ReplayReport(
@@ -117,5 +131,7 @@ def replay(
         replayed=tallies[1].finish(),
         baseline_matches_ledger=differing == 0 and base.version == active.version,
         contacts_differing_from_ledger=differing,
+        newly_flagged=newly,
+        no_longer_flagged=no_longer,
         seconds=time.perf_counter() - began,
     )

@@ -93,6 +93,11 @@ class FunnelTally:
     def __post_init__(self) -> None:
         self.orders.update({s.name: i for i, s in enumerate(self.policy.main_stages)})
 
+    def flags(self, replay: ContactReplay) -> bool:
+        """Whether the replay ever flagged the contact (reached the flag stage or beyond)."""
+        at_least = self.orders.get(flag_stage(self.policy), 0)
+        return any(self.orders.get(c.to_stage, -1) >= at_least for c in replay.changes)
+
     def add(
         self,
         replay: ContactReplay,

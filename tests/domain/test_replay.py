@@ -1,0 +1,138 @@
+"""Policy replay on histories small enough to follow by hand."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from leadledger.domain.policy import Policy
+from leadledger.domain.records import Event, Evidence, Opportunity, StageChange
+from leadledger.domain.replay.compare import FunnelTally, same_entries
+from leadledger.domain.replay.engine import ReplaySetup, replay_contact
+from leadledger.domain.replay.history import ContactHistory, DatedOpportunity, EventsNeeded, evidence_as_of
+from leadledger.domain.replay.rules import map_stage
+from leadledger.domain.scoring import fit_values, score_fit
+from tests.builders import T0, account, contact
+
+DAY = timedelta(days=1)
+E1, E2 = T0 + 10 * DAY, T0 + 11 * DAY  # two demo requests, a day apart
+
+
+def _with_threshold(p: Policy, above_fit: float, version: str) -> Policy:
+    """`p` with its MQL threshold `above_fit` points over the test contact's fit."""
+    fit = score_fit(fit_values(contact(), account()), p.scoring)[0]
+    return replace(p, version=version, scoring=replace(p.scoring, mql_threshold=fit + above_fit))
+
+
+def _history(recorded: Policy, *, loaded: bool = True) -> ContactHistory:
+    """A lead that crosses fit+60 at its second demo request; sales accepts 5 hours later."""
+    def entry(frm: str | None, to: str, at: object, actor: str, reason: str) -> StageChange:
+        return StageChange(contact_id=1, from_stage=frm, to_stage=to, at=at, actor=actor,  # type: ignore[arg-type]
+                           reason=reason, policy_version=recorded.version)
+
+    events = tuple(Event(id=f"e{i}", contact_id=1, type="demo_request", occurred_at=t) for i, t in enumerate((E1, E2)))
+    return ContactHistory(
+        contact=contact(owner="ava", created_at=T0),
+        account=account(),
+        events=events if loaded else (),
+        events_loaded=loaded,
+        evidence=(),
+        opportunities=(),
+        ledger=(
+            entry(None, "lead", T0, "source:form_fill", "created"),
+            entry("lead", "mql", E2, "rule:score", "score reached the threshold"),
+            entry("mql", "sal", E2 + timedelta(hours=5), "ava", "accepted by sales"),
+        ),
+    )
+
+
+@pytest.fixture
+def policies(lead_first: Policy) -> dict[str, Policy]:
+    """The recording policy (fit+60) and three others to replay."""
+    return {
+        "60": _with_threshold(lead_first, 60, "t60"),
+        "40": _with_threshold(lead_first, 40, "t40"),
+        "500": _with_threshold(lead_first, 500, "t500"),
+    }
+
+
+def _replay(policies: dict[str, Policy], name: str, h: ContactHistory | None = None):  # type: ignore[no-untyped-def]
+    h = h or _history(policies["60"])
+    return replay_contact(h, ReplaySetup(policies[name], {"t60": policies["60"]}), T0 + 100 * DAY)
+
+
+def test_replaying_the_recording_policy_gives_back_the_ledger(policies: dict[str, Policy]) -> None:
+    h = _history(policies["60"])
+    r = _replay(policies, "60", h)
+    assert same_entries(h.ledger, r.changes)
+    assert (r.shifted, r.dropped) == (0, ())
+
+
+def test_the_same_policy_needs_no_events(policies: dict[str, Policy]) -> None:
+    h = _history(policies["60"], loaded=False)
+    assert same_entries(h.ledger, _replay(policies, "60", h).changes)
+    with pytest.raises(EventsNeeded):  # a lower threshold must look at the events
+        _replay(policies, "40", h)
+
+
+def test_a_lower_threshold_flags_at_the_first_event_and_sales_answers_after_the_same_delay(
+    policies: dict[str, Policy],
+) -> None:
+    r = _replay(policies, "40")
+    assert [(c.to_stage, c.at, c.actor) for c in r.changes] == [
+        ("lead", T0, "source:form_fill"),
+        ("mql", E1, "rule:score"),
+        ("sal", E1 + timedelta(hours=5), "ava"),
+    ]
+    assert r.shifted == 1
+
+
+def test_a_threshold_never_reached_drops_the_decision_that_answered_it(policies: dict[str, Policy]) -> None:
+    r = _replay(policies, "500")
+    assert [c.to_stage for c in r.changes] == ["lead"]
+    assert [d.reason for d in r.dropped] == ["never reached mql under this policy"]
+
+
+def test_stages_map_by_meaning_across_policies(lead_first: Policy, prospect_first: Policy) -> None:
+    assert map_stage("sal", lead_first, prospect_first) == "prospect"  # still a lead: a prospect-first prospect
+    assert map_stage("sql", lead_first, prospect_first) == "lead"  # a prospect: prospect-first's engaged lead
+    assert map_stage("opportunity", lead_first, prospect_first) == "opportunity"
+    assert map_stage("nurture", lead_first, prospect_first) == "nurture"
+    assert map_stage("lead", lead_first, lead_first) == "lead"
+
+
+def test_bant_evidence_counts_for_meddic_when_translated(lead_first: Policy) -> None:
+    ev = Evidence(contact_id=1, field="need", value="x", confirmed_by="ava", confirmed_at=E1)
+    h = replace(_history(lead_first), evidence=(ev,))
+    assert set(evidence_as_of(h, E2, translate=True)) == {"need", "identified_pain"}
+    assert set(evidence_as_of(h, E2, translate=False)) == {"need"}
+    assert evidence_as_of(h, T0, translate=True) == {}  # not yet confirmed
+
+
+def test_an_opportunity_is_seen_as_it_stood() -> None:
+    won = Opportunity(id=1, account_id=1, name="Acme", signed_at=E1, booked_at=E2)
+    d = DatedOpportunity(record=won, created_at=T0 + DAY, updated_at=E2)
+    assert d.as_of(T0) is None
+    mid = d.as_of(E1 + timedelta(hours=1))
+    assert mid is not None and mid.signed_at == E1 and not mid.is_won  # signed, not yet booked
+    later = d.as_of(E2)
+    assert later is not None and later.is_won
+
+
+def test_the_tally_counts_skipped_stages_as_passed_and_converts_step_by_step(policies: dict[str, Policy]) -> None:
+    p = policies["60"]
+    tally = FunnelTally(p)
+    flagged = _replay(policies, "60")
+    never = _replay(policies, "500")
+    tally.add(flagged, owner="ava", account_id=1, won_booked_at=E2 + 30 * DAY)
+    tally.add(never, owner="ava", account_id=2, won_booked_at=None)
+    f = tally.finish()
+    reached = {s.stage: s.reached for s in f.stages}
+    assert (reached["lead"], reached["mql"], reached["sal"], reached["sql"]) == (2, 1, 1, 0)
+    assert f.stages[1].conversion == 0.5
+    assert f.flagged_by_month == {"2026-01": 1}
+    assert f.days_to_flag_median == 11.0
+    assert f.load_by_rep == {"ava": 1}
+    assert (f.won_accounts, f.won_accounts_flagged, f.days_flagged_before_win_median) == (1, 1, 30.0)
