@@ -10,7 +10,7 @@ import pytest
 from leadledger.domain.policy import Policy
 from leadledger.domain.records import Event, Evidence, Opportunity, StageChange
 from leadledger.domain.replay.compare import FunnelTally, same_entries
-from leadledger.domain.replay.engine import ReplaySetup, replay_contact
+from leadledger.domain.replay.engine import ContactReplay, ReplaySetup, replay_contact
 from leadledger.domain.replay.history import ContactHistory, DatedOpportunity, EventsNeeded, evidence_as_of
 from leadledger.domain.replay.rules import map_stage
 from leadledger.domain.scoring import fit_values, score_fit
@@ -32,7 +32,9 @@ def _history(recorded: Policy, *, loaded: bool = True) -> ContactHistory:
         return StageChange(contact_id=1, from_stage=frm, to_stage=to, at=at, actor=actor,  # type: ignore[arg-type]
                            reason=reason, policy_version=recorded.version)
 
-    events = tuple(Event(id=f"e{i}", contact_id=1, type="demo_request", occurred_at=t) for i, t in enumerate((E1, E2)))
+    events = tuple(
+        Event(id=f"e{i}", contact_id=1, type="demo_request", occurred_at=t) for i, t in enumerate((E1, E2))
+    )
     return ContactHistory(
         contact=contact(owner="ava", created_at=T0),
         account=account(),
@@ -58,7 +60,7 @@ def policies(lead_first: Policy) -> dict[str, Policy]:
     }
 
 
-def _replay(policies: dict[str, Policy], name: str, h: ContactHistory | None = None):  # type: ignore[no-untyped-def]
+def _replay(policies: dict[str, Policy], name: str, h: ContactHistory | None = None) -> ContactReplay:
     h = h or _history(policies["60"])
     return replay_contact(h, ReplaySetup(policies[name], {"t60": policies["60"]}), T0 + 100 * DAY)
 
@@ -96,8 +98,8 @@ def test_a_threshold_never_reached_drops_the_decision_that_answered_it(policies:
 
 
 def test_stages_map_by_meaning_across_policies(lead_first: Policy, prospect_first: Policy) -> None:
-    assert map_stage("sal", lead_first, prospect_first) == "prospect"  # still a lead: a prospect-first prospect
-    assert map_stage("sql", lead_first, prospect_first) == "lead"  # a prospect: prospect-first's engaged lead
+    assert map_stage("sal", lead_first, prospect_first) == "prospect"  # still a lead there
+    assert map_stage("sql", lead_first, prospect_first) == "lead"  # a prospect: the engaged lead
     assert map_stage("opportunity", lead_first, prospect_first) == "opportunity"
     assert map_stage("nurture", lead_first, prospect_first) == "nurture"
     assert map_stage("lead", lead_first, lead_first) == "lead"
@@ -121,7 +123,9 @@ def test_an_opportunity_is_seen_as_it_stood() -> None:
     assert later is not None and later.is_won
 
 
-def test_the_tally_counts_skipped_stages_as_passed_and_converts_step_by_step(policies: dict[str, Policy]) -> None:
+def test_the_tally_counts_skipped_stages_as_passed_and_converts_step_by_step(
+    policies: dict[str, Policy],
+) -> None:
     p = policies["60"]
     tally = FunnelTally(p)
     flagged = _replay(policies, "60")

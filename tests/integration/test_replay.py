@@ -17,7 +17,8 @@ from leadledger.store.db import make_engine
 from leadledger.store.schema import stage_changes
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-THRESHOLD_80 = Path(__file__).parent.parent.parent / "docs" / "examples" / "policies" / "lead-first-threshold-80.yaml"
+EXAMPLES = Path(__file__).parent.parent.parent / "docs" / "examples"
+THRESHOLD_80 = EXAMPLES / "policies" / "lead-first-threshold-80.yaml"
 
 
 @pytest.fixture

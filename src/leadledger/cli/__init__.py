@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from leadledger.cli import audit, data, policy, records, report, reports
+from leadledger.cli import audit, data, policy, records, replay, report, reports
 from leadledger.cli.common import state
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ data.register(app)
 records.register(app)
 reports.register(app)
 audit.register(app)
+replay.register(app)
 report.register(app)
 app.add_typer(policy.app, name="policy")
 
