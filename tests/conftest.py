@@ -82,3 +82,31 @@ def engine(db_url: str) -> Iterator[Engine]:
     init_database(eng, model="lead-first", now=NOW)
     yield eng
     eng.dispose()
+
+
+# Monthly marketing spend per demo source, so the demo has a CAC (the demo itself records no spend).
+DEMO_SPEND = {
+    "content_download": 2_500, "event_badge_scan": 6_000, "form_fill": 1_500, "free_trial": 2_000,
+    "list_import": 1_200, "newsletter": 600, "outbound": 4_000, "partner_referral": 1_000, "webinar": 3_000,
+}
+
+
+@pytest.fixture(scope="session")
+def demo_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The demo (seed 7, scale 0.1, clock NOW) on SQLite with a year of spend; shared, so read-only."""
+    from leadledger.services.demo import load_demo
+    from leadledger.services.importing import import_csv
+
+    folder = tmp_path_factory.mktemp("demo")
+    eng = make_engine(f"sqlite:///{folder}/demo.db")
+    init_database(eng, model="lead-first", now=NOW)
+    load_demo(eng, now=NOW, seed=7, scale=0.1)
+    spend = folder / "spend.csv"
+    this_month = NOW.year * 12 + NOW.month - 1
+    months = [f"{i // 12}-{i % 12 + 1:02d}" for i in range(this_month - 12, this_month)]  # the last 12
+    spend.write_text("source,month,amount\n" + "".join(
+        f"{s},{m},{a * (1 + 0.02 * k)}\n" for s, a in DEMO_SPEND.items() for k, m in enumerate(months)
+    ))
+    import_csv(eng, "spend", spend, now=NOW)
+    yield eng
+    eng.dispose()
