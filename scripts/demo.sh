@@ -33,5 +33,6 @@ Try next:
   leadledger explain <email>          # why a contact has its score (pick an email from above)
   leadledger move <email> customer    # stage changes need evidence; see what it asks for
   leadledger funnel                   # conversion by cohort, time in stage, sources, CAC/CLV
+  leadledger report --month $(date -u -d "$(date -u +%Y-%m-15) -1 month" +%Y-%m) --out report.html   # last month as HTML
   leadledger --help
 MSG
