@@ -81,7 +81,7 @@ def _trend(r: MonthlyReport) -> str:
 def _time_in_stage(r: MonthlyReport) -> str:
     rows = r.trailing.time_in_stage
     return bar_chart(
-        "Days spent in each stage (stays that ended, last 12 months)",
+        "Days spent in each stage (completed stays begun in the last 12 months)",
         [r.stage_labels.get(t.stage, t.stage) for t in rows],
         [Series("median", [t.median_days for t in rows]),
          Series("90th percentile", [t.p90_days for t in rows])],
