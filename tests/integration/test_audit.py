@@ -17,6 +17,7 @@ from leadledger.services.audit.ledger import audit_ledger
 from leadledger.services.demo import GROUND_TRUTH_KEY, load_demo
 from leadledger.store.activity import get_meta
 from leadledger.store.db import from_db
+from tests.builders import add_account, add_contact
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 EXAMPLES = Path(__file__).parent.parent.parent / "docs" / "examples"
@@ -118,3 +119,28 @@ def test_an_unrecognised_file_is_refused(tmp_path: Path) -> None:
     odd.write_text("foo,bar\n1,2\n")
     with pytest.raises(Exception, match="cannot tell what"):
         audit_export([odd], "hubspot", "lead-first", NOW)
+
+
+def test_listing_only_flaggable_contacts_changes_nothing(engine: Engine) -> None:
+    """The ledger audit lists only contacts a rule can flag; the report equals one that lists all."""
+    load_demo(engine, now=NOW, seed=7, scale=0.1)
+    with engine.begin() as conn:
+        acc = add_account(conn, "twins.com")
+        # duplicates the store must find: case and spaces in an address, a curly apostrophe and a
+        # hyphen that normalize to one name, and names outside ASCII
+        add_contact(conn, " Dup@Twins.com", acc, first_name="Ann", last_name="Lee")
+        add_contact(conn, "dup@twins.com", acc, first_name="Ann", last_name="Lee")
+        add_contact(conn, "mary.a@twins.com", acc, first_name="Mary-Ann", last_name="O'Brien")
+        add_contact(conn, "mobrien@twins.com", acc, first_name="Mary Ann", last_name="O’Brien")
+        add_contact(conn, "jose@twins.com", acc, first_name="JOSÉ", last_name="García")
+        add_contact(conn, "j.garcia@twins.com", acc, first_name="José", last_name="garcía", stage="sql")
+    with engine.connect() as c:
+        truth: dict[str, Any] = json.loads(get_meta(c, GROUND_TRUTH_KEY) or "{}")
+    now = from_db(truth["now"])
+    assert now is not None
+    listed = audit_ledger(engine, now)
+    everyone = audit_ledger(engine, now, complete=True)
+    assert listed.to_dict() == everyone.to_dict()
+    twins = {(f.rule, f.key) for f in listed.findings if "twins.com" in f.key}
+    want = {("LL013", "dup@twins.com"), ("LL014", "mobrien@twins.com"), ("LL014", "j.garcia@twins.com")}
+    assert want <= twins

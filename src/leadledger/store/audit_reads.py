@@ -1,25 +1,44 @@
-"""The ledger as an audit snapshot: a handful of set-based reads, one row per contact, no raw events.
+"""The ledger as an audit snapshot: a handful of set-based reads, no raw events.
 
-Fit and score are computed in the query (the batch scorer's own expressions), so the audit needs
-no prior `leadledger score`; evidence and first touches are read only for the stages whose gates
-or SLAs the audit checks.
+Only the contacts a rule can flag are listed: those in the contact rules' scope
+(`domain.audit.scope`) with their gate inputs, plus deal contacts and duplicate candidates, which
+only the deal and duplicate rules look at (their gate inputs are left unknown). The others are
+counted by stage, which is all the totals need. Fit and score are computed in the query (the batch
+scorer's own expressions) for gated stages, so the audit needs no prior `leadledger score`.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, case, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    String,
+    and_,
+    case,
+    column,
+    func,
+    literal,
+    or_,
+    select,
+    table,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.sql import Select
 
 from leadledger.domain.audit import AuditAccount, AuditContact, AuditDeal, AuditSnapshot, DealState
+from leadledger.domain.audit.scope import contact_scope
 from leadledger.domain.facts import latest_evidence
 from leadledger.domain.policy import Policy
 from leadledger.domain.records import Evidence
 from leadledger.store.activity import now_factor
+from leadledger.store.audit_duplicates import duplicate_candidates
 from leadledger.store.batch_scoring import behavior_expression, fit_expression
-from leadledger.store.bulk import is_postgres
+from leadledger.store.bulk import bulk_insert, create_temp_table, is_postgres
 from leadledger.store.db import from_db
 from leadledger.store.schema import (
     accounts,
@@ -33,6 +52,7 @@ from leadledger.store.schema import (
 
 WON_STAGES = ("closed_won", "won")
 LOST_STAGES = ("closed_lost", "lost")
+LISTED = table("audit_listed", column("id"), column("checked"))
 
 
 def gated_stages(policy: Policy) -> tuple[str, ...]:
@@ -40,9 +60,54 @@ def gated_stages(policy: Policy) -> tuple[str, ...]:
     return tuple(s.name for s in policy.main_stages[1:])
 
 
+def _ts(col: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A timestamp column read as the driver returns it (`from_db` parses SQLite's text)."""
+    return type_coerce(col, String)
+
+
 def _only(stages: tuple[str, ...], expr: ColumnElement[Any]) -> ColumnElement[Any]:
-    """`expr` for contacts in `stages`, NULL elsewhere (SQL skips the work for the rest)."""
-    return case((contacts.c.stage.in_(stages), expr), else_=literal(None))
+    """`expr` for checked contacts in `stages`, NULL elsewhere (SQL skips the work for the rest)."""
+    return case((and_(LISTED.c.checked == 1, contacts.c.stage.in_(stages)), expr), else_=literal(None))
+
+
+def _in_scope(policy: Policy) -> list[Select[Any]]:
+    """Ids of the contacts some contact rule may flag."""
+    scope = contact_scope(policy)
+    c = contacts.c
+    won = select(opportunities.c.account_id).where(
+        opportunities.c.signed_at.is_not(None), opportunities.c.booked_at.is_not(None)
+    )
+    churned = select(accounts.c.id).where(accounts.c.churned_at.is_not(None))
+    parts = []
+    if scope.every:
+        parts.append(select(c.id).where(c.stage.in_(scope.every)))
+    if scope.unowned:
+        parts.append(select(c.id).where(c.stage.in_(scope.unowned), or_(c.owner.is_(None), c.owner == "")))
+    if scope.at_customer:
+        parts.append(select(c.id).where(c.stage.in_(scope.at_customer), c.account_id.in_(won)))
+    if scope.not_at_customer:
+        parts.append(select(c.id).where(
+            c.stage.in_(scope.not_at_customer),
+            or_(c.account_id.is_(None), c.account_id.not_in(won), c.account_id.in_(churned)),
+        ))
+    return parts
+
+
+def _list_contacts(conn: Connection, policy: Policy, complete: bool) -> None:
+    """Fill the temporary table `audit_listed`: ids to list, `checked` where gate inputs are read."""
+    create_temp_table(conn, "audit_listed", [("id", "INTEGER PRIMARY KEY"), ("checked", "INTEGER")])
+    if complete:
+        conn.execute(LISTED.insert().from_select(["id", "checked"], select(contacts.c.id, literal(1))))
+        return
+    create_temp_table(conn, "audit_duplicates", [("id", "INTEGER")])
+    bulk_insert(conn, "audit_duplicates", ("id",), ((i,) for i in duplicate_candidates(conn)))
+    others = [select(opportunity_contacts.c.contact_id), select(table("audit_duplicates", column("id")).c.id)]
+    flagged = union_all(
+        *[select(p.subquery().c[0].label("id"), literal(1).label("checked")) for p in _in_scope(policy)],
+        *[select(p.subquery().c[0].label("id"), literal(0).label("checked")) for p in others],
+    ).subquery()
+    rows = select(flagged.c.id, func.max(flagged.c.checked)).group_by(flagged.c.id)
+    conn.execute(LISTED.insert().from_select(["id", "checked"], rows))
 
 
 def _contacts(conn: Connection, policy: Policy, now: datetime) -> list[Any]:
@@ -53,60 +118,78 @@ def _contacts(conn: Connection, policy: Policy, now: datetime) -> list[Any]:
     buying = [contact_activity.c[f"{t}_n"] for t in policy.buying_signal_events
               if f"{t}_n" in contact_activity.c]
     signals = sum(buying[1:], buying[0]) if buying else literal(0)
+    c = contacts.c
     q = select(
-        contacts.c.id, contacts.c.email, contacts.c.first_name, contacts.c.last_name, contacts.c.company,
-        contacts.c.title, contacts.c.account_id, contacts.c.owner, contacts.c.source, contacts.c.stage,
-        contacts.c.stage_entered_at, contacts.c.created_at,
+        c.id, c.email, c.first_name, c.last_name, c.company, c.title, c.account_id, c.owner, c.source,
+        c.stage, _ts(c.stage_entered_at), _ts(c.created_at),
         _only(gated, fit).label("fit"),
-        _only(gated, fit + behavior_expression(policy, factor, pg)).label("score"),
+        _only(gated, behavior_expression(policy, factor, pg)).label("behavior"),
         contact_activity.c.two_way_n, signals.label("signals"), contact_activity.c.trial_usage_n,
-        contact_activity.c.last_activity_at,
+        _ts(contact_activity.c.last_activity_at), LISTED.c.checked,
     ).select_from(
-        contacts.outerjoin(accounts, accounts.c.id == contacts.c.account_id).outerjoin(
-            contact_activity, contact_activity.c.contact_id == contacts.c.id
-        )
-    ).order_by(contacts.c.id)
-    return list(conn.execute(q))
+        LISTED.join(contacts, c.id == LISTED.c.id)
+        .outerjoin(accounts, accounts.c.id == c.account_id)
+        .outerjoin(contact_activity, contact_activity.c.contact_id == c.id)
+    ).order_by(LISTED.c.id)
+    return list(conn.execute(q).all())
+
+
+def _unlisted(conn: Connection, listed: Counter[str]) -> tuple[tuple[str, int], ...]:
+    """Contacts per stage that are not listed."""
+    rows = conn.execute(select(contacts.c.stage, func.count()).group_by(contacts.c.stage))
+    return tuple((s, n - listed[s]) for s, n in sorted(rows.all()) if n > listed[s])
 
 
 def _evidence(conn: Connection, stages: tuple[str, ...]) -> dict[int, list[Evidence]]:
     out: dict[int, list[Evidence]] = defaultdict(list)
+    e = evidence.c
     q = (
-        select(evidence)
-        .join(contacts, contacts.c.id == evidence.c.contact_id)
-        .where(contacts.c.stage.in_(stages))
-        .order_by(evidence.c.confirmed_at)
+        select(e.contact_id, e.field, e.value, e.confirmed_by, _ts(e.confirmed_at))
+        .select_from(
+            LISTED.join(contacts, contacts.c.id == LISTED.c.id).join(evidence, e.contact_id == LISTED.c.id)
+        )
+        .where(LISTED.c.checked == 1, contacts.c.stage.in_(stages))
     )
-    for r in conn.execute(q):
-        out[r.contact_id].append(
-            Evidence(contact_id=r.contact_id, field=r.field, value=r.value, confirmed_by=r.confirmed_by,
-                     confirmed_at=from_db(r.confirmed_at) or r.confirmed_at)
+    for cid, field, value, by, at in conn.execute(q).all():
+        confirmed = from_db(at)
+        assert confirmed is not None
+        out[cid].append(
+            Evidence(contact_id=cid, field=field, value=value, confirmed_by=by, confirmed_at=confirmed)
         )
     return out
 
 
 def _first_touches(conn: Connection, stages: tuple[str, ...]) -> dict[int, datetime | None]:
-    """First two-way event at or after stage entry, for contacts in SLA stages."""
+    """First two-way event at or after stage entry, for listed contacts in SLA stages."""
     if not stages:
         return {}
     q = (
-        select(events.c.contact_id, func.min(events.c.occurred_at).label("first"))
+        select(events.c.contact_id, _ts(func.min(events.c.occurred_at)))
         .join(contacts, contacts.c.id == events.c.contact_id)
+        .join(LISTED, LISTED.c.id == contacts.c.id)
         .where(contacts.c.stage.in_(stages), events.c.two_way,
                events.c.occurred_at >= contacts.c.stage_entered_at)
         .group_by(events.c.contact_id)
     )
-    return {r.contact_id: from_db(r.first) for r in conn.execute(q)}
+    return {cid: from_db(first) for cid, first in conn.execute(q).all()}
 
 
 def _accounts(conn: Connection) -> list[AuditAccount]:
+    """Accounts of listed contacts and of deals."""
+    a = accounts.c
+    used = select(contacts.c.account_id).join(LISTED, LISTED.c.id == contacts.c.id)
+    q = (
+        select(a.id, a.name, a.domain, a.owner, a.employees, a.industry, a.annual_revenue, a.country,
+               _ts(a.churned_at))
+        .where(or_(a.id.in_(used), a.id.in_(select(opportunities.c.account_id))))
+        .order_by(a.id)
+    )
     return [
         AuditAccount(
-            key=str(r.id), name=r.name, domain=r.domain, owner=r.owner, employees=r.employees,
-            industry=r.industry, annual_revenue=r.annual_revenue, country=r.country,
-            churned_at=from_db(r.churned_at),
+            key=str(i), name=name, domain=domain, owner=owner, employees=employees, industry=industry,
+            annual_revenue=revenue, country=country, churned_at=from_db(churned),
         )
-        for r in conn.execute(select(accounts).order_by(accounts.c.id))
+        for i, name, domain, owner, employees, industry, revenue, country, churned in conn.execute(q).all()
     ]
 
 
@@ -120,10 +203,18 @@ def _state(r: Any) -> DealState:
 
 def _deals(conn: Connection, emails: dict[int, str]) -> list[AuditDeal]:
     roles: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for r in conn.execute(select(opportunity_contacts).order_by(
-            opportunity_contacts.c.opportunity_id, opportunity_contacts.c.contact_id)):
-        if r.contact_id in emails:
-            roles[r.opportunity_id].append((emails[r.contact_id], r.role))
+    oc = opportunity_contacts.c
+    for oid, cid, role in conn.execute(
+        select(oc.opportunity_id, oc.contact_id, oc.role).order_by(oc.opportunity_id, oc.contact_id)
+    ).all():
+        if cid in emails:
+            roles[oid].append((emails[cid], role))
+    o = opportunities.c
+    names = ("expected_close", "signed_at", "booked_at", "created_at", "updated_at")
+    dates = [_ts(o[k]).label(k) for k in names]
+    q = select(
+        o.id, o.external_id, o.name, o.account_id, o.stage, o.amount, o.lost_reason, o.owner, o.type, *dates
+    ).order_by(o.id)
     return [
         AuditDeal(
             key=r.external_id, name=r.name, account=str(r.account_id), state=_state(r), stage=r.stage,
@@ -131,39 +222,43 @@ def _deals(conn: Connection, emails: dict[int, str]) -> list[AuditDeal]:
             booked_at=from_db(r.booked_at), owner=r.owner, type=r.type, created_at=from_db(r.created_at),
             stage_since=from_db(r.updated_at), contacts=tuple(roles.get(r.id, ())),
         )
-        for r in conn.execute(select(opportunities).order_by(opportunities.c.id))
+        for r in conn.execute(q).all()
     ]
 
 
-def read_audit_snapshot(conn: Connection, policy: Policy, now: datetime) -> AuditSnapshot:
-    """Everything the audit needs from the ledger, as of `now`."""
+def _person(r: Any, checked: bool, ev: list[Evidence] | None, touch: datetime | None) -> AuditContact:
+    (_, email, first, last, company, title, account_id, owner, source, stage, entered, created, fit, behavior,
+     two_way, signals, trial, last_activity, _) = r
+    score = fit + behavior if fit is not None and behavior is not None else None
+    return AuditContact(
+        key=email, email=email, label=stage, source_label=stage,
+        name=" ".join(p for p in (first, last) if p), company=company,
+        account=str(account_id) if account_id is not None else None, owner=owner,
+        source=source, title=title, label_since=from_db(entered),
+        created_at=from_db(created), last_activity_at=from_db(last_activity), first_touch_at=touch,
+        fit=float(fit) if fit is not None else None if not checked else 0.0,
+        score=float(score) if score is not None else None if not checked else 0.0,
+        evidence=latest_evidence(ev or ()) if checked else None,
+        two_way_count=int(two_way or 0), buying_signal_count=int(signals or 0),
+        trial_usage_count=int(trial or 0),
+    )
+
+
+def read_audit_snapshot(
+    conn: Connection, policy: Policy, now: datetime, *, complete: bool = False
+) -> AuditSnapshot:
+    """Everything the audit needs from the ledger, as of `now` (`complete`: list every contact)."""
     gated = gated_stages(policy)
     sla = tuple(s.name for s in policy.stages if s.sla_first_touch_hours is not None)
+    _list_contacts(conn, policy, complete)
     rows = _contacts(conn, policy, now)
     ev = _evidence(conn, gated)
     touches = _first_touches(conn, sla)
-    emails = {r.id: r.email for r in rows}
-    people = []
-    for r in rows:
-        checked = r.stage in gated
-        people.append(
-            AuditContact(
-                key=r.email, email=r.email, label=r.stage, source_label=r.stage,
-                name=" ".join(p for p in (r.first_name, r.last_name) if p), company=r.company,
-                account=str(r.account_id) if r.account_id is not None else None, owner=r.owner,
-                source=r.source, title=r.title, label_since=from_db(r.stage_entered_at),
-                created_at=from_db(r.created_at), last_activity_at=from_db(r.last_activity_at),
-                first_touch_at=touches.get(r.id),
-                fit=float(r.fit) if r.fit is not None else None if not checked else 0.0,
-                score=float(r.score) if r.score is not None else None if not checked else 0.0,
-                evidence=latest_evidence(ev.get(r.id, ())) if checked else None,
-                two_way_count=int(r.two_way_n or 0), buying_signal_count=int(r.signals or 0),
-                trial_usage_count=int(r.trial_usage_n or 0),
-            )
-        )
+    people = tuple(_person(r, r[-1] == 1 and r[9] in gated, ev.get(r[0]), touches.get(r[0])) for r in rows)
     return AuditSnapshot(
         source="ledger",
-        contacts=tuple(people),
+        contacts=people,
         accounts=tuple(_accounts(conn)),
-        deals=tuple(_deals(conn, emails)),
+        deals=tuple(_deals(conn, {r[0]: r[1] for r in rows})),
+        unlisted=_unlisted(conn, Counter(r[9] for r in rows)),
     )

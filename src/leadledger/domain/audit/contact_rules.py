@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from leadledger.domain.audit.context import AccountStatus, AuditContext
 from leadledger.domain.audit.findings import Finding, finding
-from leadledger.domain.audit.labels import check_gate, prospect_stages, supported_lead_label
+from leadledger.domain.audit.labels import check_gate, supported_lead_label
 from leadledger.domain.audit.records import AuditAccount, AuditContact, AuditDeal, DealState
 from leadledger.domain.audit.text import contact_name, day, listing, money, stage_label
 from leadledger.domain.policy import Meaning, Policy, Stage
@@ -22,7 +22,7 @@ def supported_label(ctx: AuditContext, c: AuditContact) -> tuple[str, bool]:
     account, opps = ctx.account_of(c), ctx.opportunities_of(c.account)
     best: str | None = None
     assumed = False
-    for stage in prospect_stages(policy):
+    for stage in ctx.prospect_stages:
         check = check_gate(c, account, opps, stage, policy)
         if not check.passed:
             break
@@ -40,9 +40,8 @@ def supports(policy: Policy, label: str, assumed: bool) -> str:
 
 def contact_rules(ctx: AuditContext) -> Iterator[Finding]:
     """Every contact-level rule, in one pass over the contacts."""
-    policy = ctx.policy
     for c in ctx.snapshot.contacts:
-        stage = policy.stage(c.label)
+        stage = ctx.stage(c.label)
         if stage is None:
             continue
         if stage.meaning is Meaning.PROSPECT and not stage.side:
@@ -62,11 +61,14 @@ def _prospect(ctx: AuditContext, c: AuditContact, stage: Stage) -> Iterator[Find
     """LL001 / LL005 (qualification gate), LL002 (a later prospect stage's own gate)."""
     policy = ctx.policy
     account, opps = ctx.account_of(c), ctx.opportunities_of(c.account)
-    stages = prospect_stages(policy)
+    stages = ctx.prospect_stages
     first = stages[0]
+    qual = check_gate(c, account, opps, first, policy)
+    later = stages[1 : stages.index(stage) + 1] if stage in stages else ()
+    if qual.passed and not later:
+        return
     name = contact_name(c, account)
     label = stage_label(policy, c.label)
-    qual = check_gate(c, account, opps, first, policy)
     if not qual.passed:
         lead_label = supported_lead_label(c, account, opps, policy)
         mql = stage.name == first.name and lead_label != policy.first_stage.name
@@ -78,8 +80,8 @@ def _prospect(ctx: AuditContext, c: AuditContact, stage: Stage) -> Iterator[Find
             message=f"{name} is counted as {label} but is {what}: {'; '.join(qual.missing)}. "
             + supports(policy, lead_label, bool(qual.unchecked) or c.score is None),
         )
-    for later in stages[1 : stages.index(stage) + 1] if stage in stages else ():
-        check = check_gate(c, account, opps, later, policy)
+    for next_stage in later:
+        check = check_gate(c, account, opps, next_stage, policy)
         if check.passed:
             continue
         supported = first.name if qual.passed else supported_lead_label(c, account, opps, policy)

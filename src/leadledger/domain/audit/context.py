@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
-from leadledger.domain.audit.labels import deal_as_opportunity
+from leadledger.domain.audit.labels import deal_as_opportunity, prospect_stages
 from leadledger.domain.audit.records import AuditAccount, AuditContact, AuditDeal, AuditSnapshot, DealState
-from leadledger.domain.policy import Policy
+from leadledger.domain.policy import Policy, Stage
 from leadledger.domain.records import Opportunity
 
 FREE_MAIL = frozenset(
@@ -69,6 +69,19 @@ class AuditContext:
     def contact_ids(self) -> dict[str, int]:
         """A small integer per contact key (committee roles refer to contacts by id)."""
         return {c.key: i for i, c in enumerate(self.snapshot.contacts, 1)}
+
+    @cached_property
+    def prospect_stages(self) -> tuple[Stage, ...]:
+        """The policy's prospect stages, in order."""
+        return prospect_stages(self.policy)
+
+    @cached_property
+    def _stages(self) -> dict[str, Stage]:
+        return {s.name: s for s in self.policy.stages}
+
+    def stage(self, name: str) -> Stage | None:
+        """The policy's stage called `name`, if any."""
+        return self._stages.get(name)
 
     @cached_property
     def contacts(self) -> dict[str, AuditContact]:

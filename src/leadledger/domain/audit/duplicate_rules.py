@@ -11,13 +11,25 @@ from leadledger.domain.audit.findings import Finding, finding
 from leadledger.domain.audit.records import AuditContact
 from leadledger.domain.audit.text import contact_name, listing, stage_label
 
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+def email_key(email: str | None) -> str | None:
+    """What LL013 compares: the address without case or surrounding spaces (None if blank)."""
+    return email.strip().lower() if email and email.strip() else None
+
+
+def person_key(name: str) -> str:
+    """What LL014 compares within a domain: the name's words, lower-case, single-spaced."""
+    return _NON_WORD.sub(" ", name.lower()).strip()
+
 
 def _email(c: AuditContact) -> str | None:
-    return c.email.strip().lower() if c.email and c.email.strip() else None
+    return email_key(c.email)
 
 
 def _person(c: AuditContact) -> str:
-    return re.sub(r"[^\w]+", " ", c.name.lower()).strip()
+    return person_key(c.name)
 
 
 def duplicate_rules(ctx: AuditContext) -> Iterator[Finding]:

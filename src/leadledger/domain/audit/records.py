@@ -112,3 +112,11 @@ class AuditSnapshot:
     accounts: tuple[AuditAccount, ...] = ()
     deals: tuple[AuditDeal, ...] = ()
     limitations: tuple[str, ...] = field(default=())  # sentences: what this source cannot show
+    # Contacts the source left out of `contacts` because no contact rule can flag them (see
+    # `scope.contact_scope`), counted by label: they still count in the totals' funnel.
+    unlisted: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def contact_count(self) -> int:
+        """Listed and unlisted contacts."""
+        return len(self.contacts) + sum(n for _, n in self.unlisted)

@@ -99,6 +99,11 @@ def funnel(
         fixed[order.get(new, 0)] += 1
         at_rep[c.label] += 1
         at_fix[new] += 1
+    for label, n in ctx.snapshot.unlisted:  # no finding disputes these labels
+        reported[order.get(label, 0)] += n
+        fixed[order.get(label, 0)] += n
+        at_rep[label] += n
+        at_fix[label] += n
 
     def reached(counts: Counter[int], i: int) -> int:
         return sum(n for j, n in counts.items() if j >= i)
@@ -165,7 +170,7 @@ def totals(ctx: AuditContext, findings: Sequence[Finding]) -> AuditTotals:
     corrected = corrected_labels(findings)
     stages, conversions = funnel(ctx, corrected)
     return AuditTotals(
-        contacts=len(ctx.snapshot.contacts),
+        contacts=ctx.snapshot.contact_count,
         mislabeled_contacts=sum(1 for k, v in corrected.items() if ctx.contacts[k].label != v)
         if corrected else 0,
         open_deals=open_deals,

@@ -12,9 +12,11 @@ from leadledger.store.audit_reads import read_audit_snapshot
 from leadledger.store.policies import load_active_policy
 
 
-def audit_ledger(engine: Engine, now: datetime, settings: AuditSettings | None = None) -> AuditReport:
-    """The hygiene audit of the ledger under its active policy, as of `now`."""
+def audit_ledger(
+    engine: Engine, now: datetime, settings: AuditSettings | None = None, *, complete: bool = False
+) -> AuditReport:
+    """The hygiene audit of the ledger under its active policy, as of `now` (`complete`: list everyone)."""
     with db.transaction(engine) as conn:
         policy = load_active_policy(conn)
-        snapshot = read_audit_snapshot(conn, policy, now)
+        snapshot = read_audit_snapshot(conn, policy, now, complete=complete)
     return run_audit(snapshot, policy, now, settings)
