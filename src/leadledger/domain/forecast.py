@@ -94,6 +94,8 @@ def forecast(deals: Iterable[Deal], policy: Policy, *, won_since: datetime | Non
     """Weight every open deal by its stage; count as won only deals booked since `won_since`."""
     cells: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
     missing_counts: dict[str, int] = defaultdict(int)
+    # What a deal lacks depends only on its evidence fields and its tier: many deals share the answer.
+    known: dict[tuple[frozenset[str], bool], tuple[str, ...]] = {}
     open_deals = lacking = won_deals = 0
     open_amount = weighted_total = won_amount = lacking_amount = lacking_weighted = 0.0
     for d in deals:
@@ -114,7 +116,8 @@ def forecast(deals: Iterable[Deal], policy: Policy, *, won_since: datetime | Non
         weight = policy.forecast.weight(o.stage, signed=o.signed_at is not None)
         counted = weight.category is not ForecastCategory.OMITTED
         weighted = amount * weight.probability if counted else 0.0
-        absent = missing_evidence(d, policy)
+        tier = (d.evidence, d.is_enterprise(policy))
+        absent = known[tier] if tier in known else known.setdefault(tier, missing_evidence(d, policy))
         cell = cells[weight.category.value, month_of(o.expected_close) if o.expected_close else NO_DATE]
         cell[0] += 1
         cell[1] += amount

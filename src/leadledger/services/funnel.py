@@ -30,7 +30,7 @@ from leadledger.domain.funnel import (
     stage_distribution,
 )
 from leadledger.domain.pipeline import CommitteeCoverage, PipelineHealth, committee_coverage, pipeline_health
-from leadledger.store import reporting
+from leadledger.store import funnel_reads, reporting
 from leadledger.store.policies import load_active_policy
 
 
@@ -80,8 +80,11 @@ def funnel_report(
     window = (start or d_start, end or d_end)
     with engine.connect() as conn:
         policy = load_active_policy(conn)
-        counts = reporting.funnel_counts(conn, policy, window)
-        stays = reporting.stay_counts(conn, window)
+        summary = funnel_reads.summary_counts(conn, policy, window)
+        if summary is not None:
+            counts, stays = summary
+        else:  # the summary is stale: count from the ledger
+            counts, stays = reporting.funnel_counts(conn, policy, window), reporting.stay_counts(conn, window)
         sla = reporting.sla_counts(conn, policy, now, window)
         rejections = reporting.rejection_counts(conn, policy, window)
         deals = reporting.deals(conn)

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from leadledger.domain.policy import Policy
 from leadledger.policyfile import builtin_policy_text, load_policy_file, parse_policy
-from leadledger.store import activity, db
+from leadledger.store import activity, db, funnel_summary
 from leadledger.store.policies import load_active_policy, store_policy
 
 
@@ -38,13 +38,15 @@ def init_database(
             store_policy(conn, policy, text, now)
         else:
             policy = load_active_policy(conn)
+        if not funnel_summary.is_fresh(conn, policy):  # new, upgraded, or written around
+            funnel_summary.rebuild(conn, policy)
     if write_policy_to is not None and created and not write_policy_to.exists():
         write_policy_to.write_text(text, encoding="utf-8")
     return InitResult(policy=policy, policy_file=write_policy_to if created else None, created=created)
 
 
 def apply_policy(engine: Engine, path: Path, now: datetime) -> tuple[Policy, bool]:
-    """Validate and activate a policy file; rebuild decay sums if the half-life changed."""
+    """Validate and activate a policy file; rebuild decay sums or the funnel summary if they changed."""
     policy, text = load_policy_file(path)
     with db.transaction(engine) as conn:
         changed = store_policy(conn, policy, text, now)
@@ -52,6 +54,8 @@ def apply_policy(engine: Engine, path: Path, now: datetime) -> tuple[Policy, boo
         if half_life != policy.scoring.half_life_days:
             anchor, _ = activity.decay_params(conn)
             activity.rebuild(conn, policy.scoring.half_life_days, anchor)
+        if funnel_summary.fresh_stages(conn) != funnel_summary.main_stages(policy):
+            funnel_summary.rebuild(conn, policy)
     return policy, changed
 
 

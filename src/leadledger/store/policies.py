@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import Connection, select, update
 
@@ -47,7 +48,13 @@ def active_policy_text(conn: Connection) -> str:
 
 def load_active_policy(conn: Connection) -> Policy:
     """The active policy, parsed (it was validated before it was stored)."""
-    return parse_policy(active_policy_text(conn), "stored policy")
+    return _parsed(active_policy_text(conn))
+
+
+@lru_cache(maxsize=8)
+def _parsed(text: str) -> Policy:
+    """Parsing YAML takes a quarter of a second; a report that runs several reads parses once."""
+    return parse_policy(text, "stored policy")
 
 
 def policy_history(conn: Connection) -> list[dict[str, object]]:

@@ -23,6 +23,7 @@ from leadledger.domain.records import (
 from leadledger.errors import NotFound
 from leadledger.store.bulk import bulk_insert
 from leadledger.store.db import from_db, to_db
+from leadledger.store.funnel_summary import maintained
 from leadledger.store.schema import (
     accounts,
     contact_activity,
@@ -147,19 +148,20 @@ def opportunities_for(conn: Connection, account_ids: Iterable[int]) -> dict[int,
 
 
 def opportunity_from_row(r: Any, roles: Iterable[ContactRole]) -> Opportunity:
-    """An `Opportunity` from a row of the opportunities table and its buying-committee roles."""
+    """An `Opportunity` from a row of the opportunities table (or its mapping) and its committee roles."""
+    m = r if isinstance(r, dict) else dict(zip(r._fields, r, strict=True))  # Row.attr costs ~1.5 µs
     return Opportunity(
-        id=r.id,
-        account_id=r.account_id,
-        name=r.name,
-        type=r.type,
-        stage=r.stage,
-        amount=r.amount,
-        expected_close=from_db(r.expected_close),
-        signed_at=from_db(r.signed_at),
-        booked_at=from_db(r.booked_at),
-        lost_reason=r.lost_reason,
-        owner=r.owner,
+        id=m["id"],
+        account_id=m["account_id"],
+        name=m["name"],
+        type=m["type"],
+        stage=m["stage"],
+        amount=m["amount"],
+        expected_close=from_db(m["expected_close"]),
+        signed_at=from_db(m["signed_at"]),
+        booked_at=from_db(m["booked_at"]),
+        lost_reason=m["lost_reason"],
+        owner=m["owner"],
         roles=tuple(roles),
     )
 
@@ -195,6 +197,11 @@ def record_stage_changes(conn: Connection, changes: Sequence[StageChange]) -> No
     """Append ledger entries and set each contact's current stage (set-based)."""
     if not changes:
         return
+    with maintained(conn, (c.contact_id for c in changes)):
+        _append(conn, changes)
+
+
+def _append(conn: Connection, changes: Sequence[StageChange]) -> None:
     bulk_insert(
         conn,
         "stage_changes",

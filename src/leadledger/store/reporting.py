@@ -11,23 +11,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Connection,
     Integer,
     String,
     and_,
     case,
-    cast,
     exists,
     func,
     literal,
     null,
     or_,
     select,
+    type_coerce,
+    union,
     union_all,
 )
 
@@ -37,7 +36,8 @@ from leadledger.domain.funnel import FunnelCounts, JourneyCount, PeriodCount, Re
 from leadledger.domain.pipeline import Deal
 from leadledger.domain.policy import Policy
 from leadledger.domain.records import ContactRole
-from leadledger.store.db import from_db, to_db
+from leadledger.store.db import from_db
+from leadledger.store.dialect import Dialect, Window, non_negative
 from leadledger.store.records import opportunity_from_row
 from leadledger.store.schema import (
     accounts,
@@ -50,56 +50,12 @@ from leadledger.store.schema import (
     stage_changes,
 )
 
-Window = tuple[datetime | None, datetime | None]
-
-
-class _Dialect:
-    """The few expressions SQLite and PostgreSQL spell differently."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.pg = conn.dialect.name == "postgresql"
-
-    def ts(self, value: datetime) -> Any:
-        """A timestamp bound for comparison with stored (naive UTC) timestamps."""
-        naive = to_db(value)
-        assert naive is not None
-        # SQLite stores timestamps as text, with or without microseconds; a second-precision
-        # bound compares correctly with both forms.
-        return naive if self.pg else literal(naive.strftime("%Y-%m-%d %H:%M:%S"), String)
-
-    def month(self, col: ColumnElement[Any]) -> ColumnElement[str]:
-        """YYYY-MM of a timestamp."""
-        if self.pg:
-            return func.to_char(col, "YYYY-MM")
-        return func.strftime("%Y-%m", col)
-
-    def seconds(self, later: ColumnElement[Any], earlier: ColumnElement[Any]) -> ColumnElement[int]:
-        """Whole seconds between two timestamps (integer arithmetic from here on)."""
-        if self.pg:
-            return cast(func.extract("epoch", later - earlier), BigInteger)
-        return cast(func.round((func.julianday(later) - func.julianday(earlier)) * 86400), Integer)
-
-    def within(self, col: ColumnElement[Any], window: Window) -> ColumnElement[bool]:
-        """col in [start, end)."""
-        start, end = window
-        conds = [col.is_not(None)]
-        if start is not None:
-            conds.append(col >= self.ts(start))
-        if end is not None:
-            conds.append(col < self.ts(end))
-        return and_(*conds)
-
-
-def _non_negative(x: ColumnElement[int]) -> ColumnElement[int]:
-    return case((x < 0, 0), else_=x)
-
-
 # ------------------------------------------------------------------ the funnel
 
 
 def funnel_counts(conn: Connection, policy: Policy, window: Window = (None, None)) -> FunnelCounts:
     """Journeys, days-to-reach and per-month first reaches, in one statement over the ledger."""
-    sql = _Dialect(conn)
+    sql = Dialect(conn)
     names = [s.name for s in policy.main_stages]
     sc = stage_changes
     # First entry into each main stage or a later one: skipped stages count as passed through,
@@ -150,7 +106,7 @@ def funnel_counts(conn: Connection, policy: Policy, window: Window = (None, None
     ]
     for k, name in enumerate(names):
         rk = j[f"r{k}"]
-        days = _non_negative(sql.seconds(rk, j.created_at)) // 86400
+        days = non_negative(sql.seconds(rk, j.created_at)) // 86400
         parts.append(
             select(literal("r", String), cohort, null(), literal(name, String), null(), days, func.count())
             .where(in_cohort, rk.is_not(None))
@@ -190,14 +146,15 @@ def customer_accounts_by_source(conn: Connection, policy: Policy, window: Window
     customer = policy.customer_stage
     if customer is None:
         return {}
-    sql = _Dialect(conn)
-    reached = exists().where(
-        stage_changes.c.contact_id == contacts.c.id, stage_changes.c.to_stage == customer.name
-    )
+    sql = Dialect(conn)
+    # From the (few) ledger entries into the customer stage to their contacts, not the other way.
+    reached = select(stage_changes.c.contact_id).where(stage_changes.c.to_stage == customer.name).distinct()
+    r = reached.subquery()
     source = func.coalesce(contacts.c.source, "(none)")
     rows = conn.execute(
         select(source, func.count(func.distinct(contacts.c.account_id)))
-        .where(contacts.c.account_id.is_not(None), reached, sql.within(contacts.c.created_at, window))
+        .select_from(r.join(contacts, contacts.c.id == r.c.contact_id))
+        .where(contacts.c.account_id.is_not(None), sql.within(contacts.c.created_at, window))
         .group_by(source)
     )
     return {s: int(n) for s, n in rows}
@@ -208,11 +165,11 @@ def customer_accounts_by_source(conn: Connection, policy: Policy, window: Window
 
 def stay_counts(conn: Connection, window: Window = (None, None)) -> list[StayCount]:
     """Completed stays (each ledger entry until the contact's next one) that began in the window."""
-    sql = _Dialect(conn)
+    sql = Dialect(conn)
     sc = stage_changes
     nxt = func.lead(sc.c.at).over(partition_by=sc.c.contact_id, order_by=(sc.c.at, sc.c.id))
     stays = select(sc.c.to_stage, sc.c.at, nxt.label("next_at")).subquery()
-    secs = _non_negative(sql.seconds(stays.c.next_at, stays.c.at))
+    secs = non_negative(sql.seconds(stays.c.next_at, stays.c.at))
     bucket = case((secs < 72 * 3600, secs // 3600), else_=secs // 86400 * 24)
     rows = conn.execute(
         select(stays.c.to_stage, bucket, func.count())
@@ -229,24 +186,29 @@ def sla_counts(
     sla = {s.name: s.sla_first_touch_hours for s in policy.stages if s.sla_first_touch_hours is not None}
     if not sla:
         return []
-    sql = _Dialect(conn)
+    sql = Dialect(conn)
     sc = stage_changes
+    # The first two-way event at or after entry: walking the contact's events in time order stops
+    # at the first one (a min() would read them all).
     touch = (
-        select(func.min(events.c.occurred_at))
+        select(events.c.occurred_at)
         .where(
             events.c.contact_id == sc.c.contact_id,
             events.c.two_way.is_(True),
             events.c.occurred_at >= sc.c.at,
         )
+        .order_by(events.c.occurred_at)
+        .limit(1)
         .scalar_subquery()
     )
     entries = (
         select(sc.c.to_stage, sc.c.at, touch.label("touched_at"))
         .where(sc.c.to_stage.in_(list(sla)), sql.within(sc.c.at, window))
-        .subquery()
+        .cte("entries")
+        .prefix_with("MATERIALIZED")  # one lookup per entry; flattened, SQLite repeats it per use
     )
     e = entries.c
-    secs = _non_negative(sql.seconds(e.touched_at, e.at))
+    secs = non_negative(sql.seconds(e.touched_at, e.at))
     hours = (secs + 3599) // 3600
     deadline = case(*[(e.to_stage == name, sql.ts(now - timedelta(hours=h))) for name, h in sla.items()])
     overdue = case((and_(e.touched_at.is_(None), e.at < deadline), 1), else_=0)
@@ -262,7 +224,7 @@ def rejection_counts(conn: Connection, policy: Policy, window: Window = (None, N
     stages = rejection_stages(policy)
     if not stages:
         return []
-    sql = _Dialect(conn)
+    sql = Dialect(conn)
     sc = stage_changes
     order = {s.name: i for i, s in enumerate(policy.main_stages)}
     side = [s.name for s in policy.stages if s.side]
@@ -294,17 +256,11 @@ def _is_open() -> ColumnElement[bool]:
 def deals(conn: Connection) -> list[Deal]:
     """Every opportunity with its committee, its account's size and (open ones) the evidence on record."""
     o = opportunities.c
+    oc = opportunity_contacts
     roles: dict[int, list[ContactRole]] = defaultdict(list)
-    for oid, cid, role in conn.execute(
-        select(
-            opportunity_contacts.c.opportunity_id,
-            opportunity_contacts.c.contact_id,
-            opportunity_contacts.c.role,
-        )
-    ):
+    for oid, cid, role in conn.execute(select(oc.c.opportunity_id, oc.c.contact_id, oc.c.role)).all():
         roles[oid].append(ContactRole(contact_id=cid, role=role))
     fields: dict[int, set[str]] = defaultdict(set)
-    oc = opportunity_contacts
     on_committee = (
         select(oc.c.opportunity_id, evidence.c.field)
         .join(evidence, evidence.c.contact_id == oc.c.contact_id)
@@ -312,28 +268,34 @@ def deals(conn: Connection) -> list[Deal]:
         .where(_is_open())
     )
     # A deal without a committee on record falls back to everyone at the account.
+    alone = ~exists().where(oc.c.opportunity_id == o.id)
+    # materialized: SQLite would otherwise flatten it and scan all evidence for these few deals
+    lonely = select(o.id, o.account_id).where(_is_open(), alone).cte("lonely").prefix_with("MATERIALIZED")
     on_account = (
-        select(o.id, evidence.c.field)
-        .join(contacts, contacts.c.account_id == o.account_id)
+        select(lonely.c.id, evidence.c.field)
+        .select_from(lonely)
+        .join(contacts, contacts.c.account_id == lonely.c.account_id)
         .join(evidence, evidence.c.contact_id == contacts.c.id)
-        .where(_is_open(), ~exists().where(oc.c.opportunity_id == o.id))
     )
-    for oid, field in conn.execute(union_all(on_committee, on_account)):
+    for oid, field in conn.execute(union(on_committee, on_account)).all():
         fields[oid].add(field)
-    rows = conn.execute(
-        select(opportunities, accounts.c.employees)
-        .join(accounts, accounts.c.id == o.account_id)
-        .order_by(o.id)
+    # Timestamps as the driver returns them: `from_db` parses SQLite's text faster than the type does.
+    stamps = ("expected_close", "signed_at", "booked_at", "created_at")
+    columns = [type_coerce(c, String).label(c.name) if c.name in stamps else c for c in opportunities.c]
+    result = conn.execute(
+        select(*columns, accounts.c.employees).join(accounts, accounts.c.id == o.account_id).order_by(o.id)
     )
-    return [
-        Deal(
-            opportunity=opportunity_from_row(r, roles.get(r.id, ())),
-            created_at=from_db(r.created_at) or datetime.min.replace(tzinfo=UTC),
-            employees=r.employees,
-            evidence=frozenset(fields.get(r.id, ())),
-        )
-        for r in rows
-    ]
+    names = tuple(result.keys())
+    out = []
+    for row in result.all():
+        r = dict(zip(names, row, strict=True))
+        out.append(Deal(
+            opportunity=opportunity_from_row(r, roles.get(r["id"], ())),
+            created_at=from_db(r["created_at"]) or datetime.min.replace(tzinfo=UTC),
+            employees=r["employees"],
+            evidence=frozenset(fields.get(r["id"], ())),
+        ))
+    return out
 
 
 def churned_accounts(conn: Connection) -> dict[int, datetime]:

@@ -91,6 +91,7 @@ contacts = Table(
     Column("updated_at", DateTime, nullable=False),
     Index("ix_contacts_stage", "stage"),
     Index("ix_contacts_account_id", "account_id"),
+    Index("ix_contacts_created_at", "created_at"),
 )
 
 events = Table(
@@ -105,6 +106,12 @@ events = Table(
     Column("properties", Text),
     Index("ix_events_contact_id", "contact_id", "occurred_at"),
 )
+# Replies, calls and meetings only (a few % of events): the first touch after an SLA stage entry is
+# one lookup. The condition is spelled as the queries spell it, so SQLite can use the index, and
+# two_way is a column too, so SQLite need not read the row to check it.
+_TWO_WAY = events.c.two_way.is_(True)
+Index("ix_events_two_way", "contact_id", "occurred_at", "two_way",
+      sqlite_where=_TWO_WAY, postgresql_where=_TWO_WAY)
 
 # Per-contact running aggregates, maintained as events arrive, so that a full rescore reads one
 # row per contact instead of every event. For each event type t: t_n = count and
@@ -181,6 +188,10 @@ stage_changes = Table(
     Column("evidence", Text, nullable=False),  # JSON snapshot
     Column("policy_version", String(200), nullable=False),
     Index("ix_stage_changes_contact_id", "contact_id", "at"),
+    # the funnel's partial days, SLA entries and first customer entries, sales rejections
+    Index("ix_stage_changes_at", "at"),
+    Index("ix_stage_changes_to_stage", "to_stage", "at", "contact_id"),
+    Index("ix_stage_changes_from_stage", "from_stage", "to_stage", "at"),
 )
 
 scores = Table(
@@ -203,4 +214,42 @@ spend = Table(
     Column("amount", Float, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     CheckConstraint("amount >= 0", name="amount"),
+)
+
+# The funnel summary (`store.funnel_summary`): the funnel's counts per calendar day (UTC), kept in
+# step with the ledger. Keys are never NULL: a missing source or furthest stage is stored as "".
+funnel_journeys = Table(
+    "funnel_journeys",
+    metadata,
+    Column("day", String(10), primary_key=True),  # creation day
+    Column("source", String(51), primary_key=True),  # "" = none, else "=" + source
+    Column("stage", String(50), primary_key=True),  # current stage
+    Column("furthest", String(50), primary_key=True),  # furthest main stage reached, "" = none
+    Column("contacts", Integer, nullable=False),
+)
+
+funnel_reaches = Table(
+    "funnel_reaches",
+    metadata,
+    Column("day", String(10), primary_key=True),  # creation day
+    Column("stage", String(50), primary_key=True),  # main stage reached (or passed)
+    Column("days", Integer, primary_key=True),  # whole days from creation to the first reach
+    Column("contacts", Integer, nullable=False),
+)
+
+funnel_periods = Table(
+    "funnel_periods",
+    metadata,
+    Column("day", String(10), primary_key=True),  # day of the first reach
+    Column("stage", String(50), primary_key=True),
+    Column("contacts", Integer, nullable=False),
+)
+
+funnel_stays = Table(
+    "funnel_stays",
+    metadata,
+    Column("day", String(10), primary_key=True),  # day the stay began
+    Column("stage", String(50), primary_key=True),
+    Column("hours", Integer, primary_key=True),  # hourly under 72 h, whole days (in hours) after
+    Column("stays", Integer, nullable=False),
 )

@@ -24,7 +24,7 @@ from leadledger.services.demo.records import FitScorer
 from leadledger.services.demo.rules import apply_rules
 from leadledger.services.demo.world import World
 from leadledger.services.demo.writer import write_world
-from leadledger.store import activity, db
+from leadledger.store import activity, db, funnel_summary
 from leadledger.store.policies import load_active_policy
 from leadledger.store.schema import accounts, contacts
 
@@ -196,6 +196,8 @@ def load_demo(
         written = write_world(conn, world, entries, policy.version, progress)
         with _Steps(progress).once("activity aggregates"):
             activity.rebuild(conn, policy.scoring.half_life_days, anchor)
+        with _Steps(progress).once("funnel summary"):
+            funnel_summary.rebuild(conn, policy)
         truth_json = json.dumps(ground_truth(seed, now, scale, truth), sort_keys=True)
         activity.set_meta(conn, GROUND_TRUTH_KEY, truth_json)
     return _report(world, policy, written, len(truth))

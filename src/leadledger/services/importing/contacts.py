@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import polars as pl
+from sqlalchemy import column, select, table
 
 from leadledger.domain.records import Source
 from leadledger.services.importing.base import ChunkResult, Col, Context, Loader
 from leadledger.services.importing.validate import Check, quoted, raw
+from leadledger.store.funnel_summary import Maintenance
+from leadledger.store.schema import contacts
 
 UPDATABLE = (
     Col("first_name"), Col("last_name"), Col("company"), Col("title"), Col("seniority"),
@@ -83,8 +86,13 @@ class ContactLoader(Loader):
         )[0]
         self.unknown_accounts += int(unknown)
         self.stage_differs += int(differs)
+        staged = table(s, column("existing_id"), column("email"))
+        upkeep = Maintenance(ctx.conn)  # the funnel summary counts these contacts' source and cohort
+        upkeep.remove(select(staged.c.existing_id).where(staged.c.existing_id.is_not(None)))
         updated = self.update_existing("contacts", UPDATABLE)
         inserted = self._insert_new()
+        upkeep.add(select(contacts.c.id).join(staged, staged.c.email == contacts.c.email))
+        upkeep.finish()
         return ChunkResult(inserted=inserted, updated=updated,
                            unchanged=df.height - inserted - updated)
 

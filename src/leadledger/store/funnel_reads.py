@@ -1,0 +1,145 @@
+"""The funnel's counts for a window: its whole days from the summary, its partial days from the ledger.
+
+A window [start, end) splits into whole UTC days, read from the summary tables, and at most two
+partial days (a start or end that is not midnight: `end` is usually now), counted exactly from the
+ledger entries and contacts of those hours. The result equals `store.reporting`'s counts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Select, func, select, union
+
+from leadledger.domain.followup import StayCount
+from leadledger.domain.funnel import FunnelCounts, JourneyCount, PeriodCount, ReachCount
+from leadledger.domain.policy import Policy
+from leadledger.store import funnel_sql
+from leadledger.store.dialect import Dialect, Window
+from leadledger.store.funnel_summary import is_fresh, main_stages
+from leadledger.store.schema import (
+    contacts,
+    funnel_journeys,
+    funnel_periods,
+    funnel_reaches,
+    funnel_stays,
+    stage_changes,
+)
+
+Day = str  # YYYY-MM-DD
+
+
+def _midnight(at: datetime) -> datetime:
+    return datetime.combine(at.astimezone(UTC).date(), time(), UTC)
+
+
+def split(window: Window) -> tuple[tuple[Day | None, Day | None] | None, list[Window]]:
+    """The window's whole days [first, last) (None: no whole day) and its partial pieces."""
+    start, end = window
+    first = last = None
+    if start is not None:
+        first = _midnight(start) if start == _midnight(start) else _midnight(start) + timedelta(days=1)
+    if end is not None:
+        last = _midnight(end)
+    if first is not None and last is not None and first >= last:
+        return None, [(start, end)] if start is not None and end is not None and start < end else []
+    pieces: list[Window] = []
+    if start is not None and first is not None and start < first:
+        pieces.append((start, first))
+    if end is not None and last is not None and last < end:
+        pieces.append((last, end))
+    days = (first.date().isoformat() if first else None, last.date().isoformat() if last else None)
+    return days, pieces
+
+
+class _Tally:
+    """Counts by key, from the summary and from partial days alike (days folded into months)."""
+
+    def __init__(self) -> None:
+        self.journeys: Counter[tuple[str, str, str, str]] = Counter()
+        self.reaches: Counter[tuple[str, str, int]] = Counter()
+        self.periods: Counter[tuple[str, str]] = Counter()
+        self.stays: Counter[tuple[str, int]] = Counter()
+
+    def add(self, conn: Connection, parts: Sequence[tuple[Counter[Any], Select[Any]]]) -> None:
+        for counter, q in parts:
+            for *key, n in conn.execute(q).all():
+                counter[tuple(key)] += int(n)
+
+    def counts(self) -> tuple[FunnelCounts, list[StayCount]]:
+        return (
+            FunnelCounts(
+                journeys=tuple(
+                    JourneyCount(cohort=c, source=funnel_sql.decode_source(s), current_stage=st,
+                                 furthest_stage=f or None, contacts=n)
+                    for (c, s, st, f), n in self.journeys.items() if n
+                ),
+                reaches=tuple(ReachCount(cohort=c, stage=s, days=d, contacts=n)
+                              for (c, s, d), n in self.reaches.items() if n),
+                periods=tuple(PeriodCount(month=m, stage=s, contacts=n)
+                              for (m, s), n in self.periods.items() if n),
+            ),
+            [StayCount(stage=s, hours=float(h), stays=n) for (s, h), n in self.stays.items() if n],
+        )
+
+
+def _in_days(col: Any, days: tuple[Day | None, Day | None]) -> Any:
+    lo, hi = days
+    conds = [col >= lo] if lo else []
+    return [*conds, col < hi] if hi else conds
+
+
+def _summary(tally: _Tally, conn: Connection, days: tuple[Day | None, Day | None]) -> None:
+    month = func.substr
+    j, r, p, s = funnel_journeys.c, funnel_reaches.c, funnel_periods.c, funnel_stays.c
+    jk = (month(j.day, 1, 7), j.source, j.stage, j.furthest)
+    rk = (month(r.day, 1, 7), r.stage, r.days)
+    pk = (month(p.day, 1, 7), p.stage)
+    tally.add(conn, [
+        (tally.journeys, select(*jk, func.sum(j.contacts)).where(*_in_days(j.day, days)).group_by(*jk)),
+        (tally.reaches, select(*rk, func.sum(r.contacts)).where(*_in_days(r.day, days)).group_by(*rk)),
+        (tally.periods, select(*pk, func.sum(p.contacts)).where(*_in_days(p.day, days)).group_by(*pk)),
+        (tally.stays, select(s.stage, s.hours, func.sum(s.stays)).where(*_in_days(s.day, days))
+         .group_by(s.stage, s.hours)),
+    ])
+
+
+def _partial(tally: _Tally, conn: Connection, stages: Sequence[str], piece: Window) -> None:
+    """Count one partial day exactly from the ledger (contacts created or moved in it)."""
+    sql = Dialect(conn)
+    ids = union(
+        select(contacts.c.id).where(sql.within(contacts.c.created_at, piece)),
+        select(stage_changes.c.contact_id).where(sql.within(stage_changes.c.at, piece)),
+    )
+    chosen = select(ids.subquery().c[0])
+    j = funnel_sql.journeys(conn, stages, chosen)
+
+    def by_month(q: Select[Any]) -> Select[Any]:
+        sub = q.subquery()
+        return select(func.substr(sub.c[0], 1, 7), *sub.c[1:])
+
+    tally.add(conn, [
+        (tally.journeys, by_month(funnel_sql.journey_rows(conn, j, piece))),
+        (tally.reaches, by_month(funnel_sql.reach_rows(conn, j, stages, piece))),
+        (tally.periods, by_month(funnel_sql.period_rows(conn, j, stages, piece))),
+        (tally.stays, select(*funnel_sql.stay_rows(conn, chosen, piece).subquery().c[1:])),
+    ])
+
+
+def summary_counts(
+    conn: Connection, policy: Policy, window: Window
+) -> tuple[FunnelCounts, list[StayCount]] | None:
+    """Funnel counts and stays for `window`, or None if the summary is stale (read the ledger)."""
+    if not is_fresh(conn, policy):
+        return None
+    stages = main_stages(policy)
+    days, pieces = split(window)
+    tally = _Tally()
+    if days is not None:
+        _summary(tally, conn, days)
+    for piece in pieces:
+        _partial(tally, conn, stages, piece)
+    return tally.counts()
