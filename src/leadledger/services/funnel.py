@@ -87,7 +87,7 @@ def funnel_report(
             counts, stays = reporting.funnel_counts(conn, policy, window), reporting.stay_counts(conn, window)
         sla = reporting.sla_counts(conn, policy, now, window)
         rejections = reporting.rejection_counts(conn, policy, window)
-        deals = reporting.deals(conn)
+        deals = reporting.deals(conn, with_evidence=False)
         churned = reporting.churned_accounts(conn)
         spend = reporting.spend_rows(conn, window)
         customer_accounts = reporting.customer_accounts_by_source(conn, policy, window)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select, union
+from sqlalchemy import Connection, Select, func, or_, select, union
 
 from leadledger.domain.followup import StayCount
 from leadledger.domain.funnel import FunnelCounts, JourneyCount, PeriodCount, ReachCount
@@ -107,12 +107,23 @@ def _summary(tally: _Tally, conn: Connection, days: tuple[Day | None, Day | None
     ])
 
 
-def _partial(tally: _Tally, conn: Connection, stages: Sequence[str], piece: Window) -> None:
-    """Count one partial day exactly from the ledger (contacts created or moved in it)."""
+def _partial(tally: _Tally, conn: Connection, policy: Policy, piece: Window) -> None:
+    """Count one partial day exactly from the ledger (contacts created or moved in it).
+
+    Moves are found through the (to_stage, at) index: a first reach is an entry into a main stage,
+    and a stay begun in the piece is one the summary already counts under that day and stage.
+    """
     sql = Dialect(conn)
+    stages = main_stages(policy)
+    start = piece[0]
+    assert start is not None
+    day = start.astimezone(UTC).date().isoformat()
+    that_day = select(funnel_stays.c.stage).where(funnel_stays.c.day == day)
+    to_stage = stage_changes.c.to_stage
+    into = or_(to_stage.in_([s.name for s in policy.stages]), to_stage.in_(that_day))
     ids = union(
         select(contacts.c.id).where(sql.within(contacts.c.created_at, piece)),
-        select(stage_changes.c.contact_id).where(sql.within(stage_changes.c.at, piece)),
+        select(stage_changes.c.contact_id).where(into, sql.within(stage_changes.c.at, piece)),
     )
     chosen = select(ids.subquery().c[0])
     j = funnel_sql.journeys(conn, stages, chosen)
@@ -135,11 +146,10 @@ def summary_counts(
     """Funnel counts and stays for `window`, or None if the summary is stale (read the ledger)."""
     if not is_fresh(conn, policy):
         return None
-    stages = main_stages(policy)
     days, pieces = split(window)
     tally = _Tally()
     if days is not None:
         _summary(tally, conn, days)
     for piece in pieces:
-        _partial(tally, conn, stages, piece)
+        _partial(tally, conn, policy, piece)
     return tally.counts()

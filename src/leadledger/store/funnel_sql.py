@@ -45,11 +45,17 @@ def decode_source(key: str) -> str | None:
 
 
 def journeys(conn: Connection, names: Sequence[str], ids: Select[Any] | None) -> Any:
-    """Materialize the journeys of contacts `ids` (everyone if None); returns the temporary table."""
+    """Materialize the journeys of contacts `ids` (everyone if None); returns the temporary table.
+
+    Besides each first reach r{k} it keeps the calendar keys the counts group by, computed once:
+    the creation day, and per main stage the whole days to the first reach (d{k}) and its day (p{k}).
+    """
+    sql = Dialect(conn)
     stamp = "TIMESTAMP"
-    cols = [("id", "INTEGER"), ("created_at", stamp), ("source", "TEXT"), ("stage", "TEXT")]
+    cols = [("id", "INTEGER"), ("created_at", stamp), ("day", "TEXT"), ("source", "TEXT"), ("stage", "TEXT")]
     cols += [("furthest", "TEXT")]
-    cols += [(f"r{k}", stamp) for k in range(len(names))]
+    for k in range(len(names)):
+        cols += [(f"r{k}", stamp), (f"d{k}", "INTEGER"), (f"p{k}", "TEXT")]
     create_temp_table(conn, JOURNEY, cols)
     sc = stage_changes
     # First entry into each main stage or a later one: skipped stages count as passed through,
@@ -69,8 +75,12 @@ def journeys(conn: Connection, names: Sequence[str], ids: Select[Any] | None) ->
         *[(r[k].is_not(None), literal(names[k], String)) for k in reversed(range(len(names)))],
         else_=literal(NONE, String),
     )
+    per_stage = []
+    for rk in r:
+        per_stage += [rk, non_negative(sql.seconds(rk, who.c.created_at)) // 86400, sql.day(rk)]
+    created = who.c.created_at
     rows = select(
-        who.c.id, who.c.created_at, source_key(who.c.source), who.c.stage, furthest, *r
+        who.c.id, created, sql.day(created), source_key(who.c.source), who.c.stage, furthest, *per_stage
     ).select_from(who.outerjoin(found, found.c.contact_id == who.c.id))
     t = table(JOURNEY, *[column(c) for c, _ in cols])
     conn.execute(t.insert().from_select([c for c, _ in cols], rows))
@@ -82,23 +92,20 @@ def journeys(conn: Connection, names: Sequence[str], ids: Select[Any] | None) ->
 def journey_rows(conn: Connection, j: Any, window: Window) -> Select[Any]:
     """(creation day, source key, current stage, furthest stage key, contacts)."""
     sql = Dialect(conn)
-    day = sql.day(j.c.created_at)
-    key = (day, j.c.source, j.c.stage, j.c.furthest)
+    key = (j.c.day, j.c.source, j.c.stage, j.c.furthest)
     return select(*key, func.count()).where(sql.within(j.c.created_at, window)).group_by(*key)
 
 
 def reach_rows(conn: Connection, j: Any, names: Sequence[str], window: Window) -> Select[Any]:
     """(creation day, stage, whole days to the first reach, contacts), for every main stage."""
     sql = Dialect(conn)
-    day = sql.day(j.c.created_at)
     parts = []
     for k, name in enumerate(names):
-        rk = j.c[f"r{k}"]
-        days = non_negative(sql.seconds(rk, j.c.created_at)) // 86400
+        days = j.c[f"d{k}"]
         parts.append(
-            select(day, literal(name, String), days, func.count())
-            .where(sql.within(j.c.created_at, window), rk.is_not(None))
-            .group_by(day, days)
+            select(j.c.day, literal(name, String), days, func.count())
+            .where(sql.within(j.c.created_at, window), j.c[f"r{k}"].is_not(None))
+            .group_by(j.c.day, days)
         )
     return select(*union_all(*parts).subquery().c)
 
@@ -108,10 +115,11 @@ def period_rows(conn: Connection, j: Any, names: Sequence[str], window: Window) 
     sql = Dialect(conn)
     parts = []
     for k, name in enumerate(names):
-        rk = j.c[f"r{k}"]
-        day = sql.day(rk)
+        day = j.c[f"p{k}"]
         parts.append(
-            select(day, literal(name, String), func.count()).where(sql.within(rk, window)).group_by(day)
+            select(day, literal(name, String), func.count())
+            .where(sql.within(j.c[f"r{k}"], window))
+            .group_by(day)
         )
     return select(*union_all(*parts).subquery().c)
 

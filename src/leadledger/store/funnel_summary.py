@@ -16,6 +16,7 @@ then read the ledger until `rebuild` (run by `leadledger init`, `policy apply` a
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -27,7 +28,7 @@ from leadledger.domain.policy import Policy
 from leadledger.store import funnel_sql
 from leadledger.store.activity import get_meta, set_meta
 from leadledger.store.bulk import bulk_insert, create_temp_table, is_postgres
-from leadledger.store.dialect import Window
+from leadledger.store.dialect import Dialect, Window
 from leadledger.store.schema import (
     contacts,
     funnel_journeys,
@@ -77,17 +78,26 @@ def is_fresh(conn: Connection, policy: Policy) -> bool:
     return fresh_stages(conn) == main_stages(policy)
 
 
-def _upsert(
-    conn: Connection, target: Any, keys: Sequence[str], value: str, rows: Select[Any], sign: int
-) -> None:
-    """Add `sign` × the counted `rows` (keys…, count) into `target`; drop rows that reach zero."""
-    src = rows.subquery()
-    # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT, or it reads ON as a join's.
-    counted = select(*src.c[: len(keys)], src.c[len(keys)] * sign).where(true())
+Counted = Select[Any] | Counter[Any]
+
+
+def _upsert(conn: Connection, target: Any, keys: Sequence[str], value: str, rows: Counted, sign: int) -> None:
+    """Add `sign` × the counted `rows` (keys…, count; or a Counter by key) into `target`, drop zeros."""
     make = postgresql.insert if is_postgres(conn) else sqlite.insert
-    ins = make(target).from_select([*keys, value], counted)
-    added = {value: target.c[value] + ins.excluded[value]}
-    conn.execute(ins.on_conflict_do_update(index_elements=list(keys), set_=added))
+    if isinstance(rows, Counter):
+        if not rows:
+            return
+        ins = make(target)
+        params = [{**dict(zip(keys, key, strict=True)), value: sign * n} for key, n in rows.items()]
+        conn.execute(ins.on_conflict_do_update(
+            index_elements=list(keys), set_={value: target.c[value] + ins.excluded[value]}), params)
+    else:
+        src = rows.subquery()
+        # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT, or it reads ON as a join's.
+        counted = select(*src.c[: len(keys)], src.c[len(keys)] * sign).where(true())
+        ins = make(target).from_select([*keys, value], counted)
+        added = {value: target.c[value] + ins.excluded[value]}
+        conn.execute(ins.on_conflict_do_update(index_elements=list(keys), set_=added))
     conn.execute(delete(target).where(target.c[value] == 0))
 
 
@@ -130,17 +140,54 @@ class Maintenance:
     def remove(self, ids: Select[Any]) -> None:
         """Before the write: take out what these contacts contribute now."""
         if self.stages is not None:
-            _apply(self.conn, self.stages, ids, -1)
+            _apply(self.conn, self.stages, _touched(self.conn, ids), -1)
 
     def add(self, ids: Select[Any]) -> None:
         """After the write: put back what these contacts contribute now."""
         if self.stages is not None:
-            _apply(self.conn, self.stages, ids, 1)
+            _apply(self.conn, self.stages, _touched(self.conn, ids), 1)
+
+    def add_created(self, ids: Select[Any]) -> None:
+        """After creating contacts `ids`, each with one ledger entry into its stage at its creation.
+
+        Such a contact has reached its stage (and every main stage before it) on its creation day,
+        0 days after it, and has no completed stay: one grouped read, no ledger entries to scan.
+        """
+        if self.stages is None:
+            return
+        stages = self.stages
+        sql = Dialect(self.conn)
+        c = contacts.c
+        day = sql.day(c.created_at)
+        key = (day, funnel_sql.source_key(c.source), c.stage)
+        journeys: Counter[tuple[str, str, str, str]] = Counter()
+        reaches: Counter[tuple[str, str, int]] = Counter()
+        periods: Counter[tuple[str, str]] = Counter()
+        rows = self.conn.execute(select(*key, func.count()).where(c.id.in_(ids)).group_by(*key)).all()
+        for on, source, stage, n in rows:
+            reached = stages[: stages.index(stage) + 1] if stage in stages else []
+            journeys[on, source, stage, reached[-1] if reached else funnel_sql.NONE] += n
+            for name in reached:
+                reaches[on, name, 0] += n
+                periods[on, name] += n
+        _upsert(self.conn, funnel_journeys, ("day", "source", "stage", "furthest"), "contacts", journeys, 1)
+        _upsert(self.conn, funnel_reaches, ("day", "stage", "days"), "contacts", reaches, 1)
+        _upsert(self.conn, funnel_periods, ("day", "stage"), "contacts", periods, 1)
 
     def finish(self) -> None:
         """Record that the summary has seen every contact and ledger entry written so far."""
         if self.stages is not None:
             _save(self.conn, self.stages)
+
+
+def _touched(conn: Connection, ids: Select[Any] | Iterable[int]) -> Select[Any]:
+    """The ids in a temporary table with a key (looked up several times per upkeep)."""
+    create_temp_table(conn, "funnel_touched", [("id", "INTEGER PRIMARY KEY")])
+    if isinstance(ids, Select):
+        conn.execute(TOUCHED.insert().from_select(["id"], select(ids.subquery().c[0]).distinct()))
+    else:
+        bulk_insert(conn, "funnel_touched", ("id",), ((i,) for i in sorted(set(ids))))
+    return select(TOUCHED.c.id)
 
 
 @contextmanager
@@ -150,10 +197,8 @@ def maintained(conn: Connection, contact_ids: Iterable[int]) -> Iterator[None]:
     if upkeep.stages is None:
         yield
         return
-    create_temp_table(conn, "funnel_touched", [("id", "INTEGER PRIMARY KEY")])
-    bulk_insert(conn, "funnel_touched", ("id",), ((i,) for i in sorted(set(contact_ids))))
-    ids = select(TOUCHED.c.id)
-    upkeep.remove(ids)
+    ids = _touched(conn, contact_ids)
+    _apply(conn, upkeep.stages, ids, -1)
     yield
-    upkeep.add(ids)
+    _apply(conn, upkeep.stages, ids, 1)
     upkeep.finish()

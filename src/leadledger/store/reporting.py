@@ -253,32 +253,17 @@ def _is_open() -> ColumnElement[bool]:
     return and_(o.lost_reason.is_(None), or_(o.signed_at.is_(None), o.booked_at.is_(None)))
 
 
-def deals(conn: Connection) -> list[Deal]:
-    """Every opportunity with its committee, its account's size and (open ones) the evidence on record."""
+def deals(conn: Connection, *, with_evidence: bool = True) -> list[Deal]:
+    """Every opportunity with its committee, its account's size and (open ones) the evidence on record.
+
+    `with_evidence=False` leaves the evidence out (the funnel's pipeline and economics do not read it).
+    """
     o = opportunities.c
     oc = opportunity_contacts
     roles: dict[int, list[ContactRole]] = defaultdict(list)
     for oid, cid, role in conn.execute(select(oc.c.opportunity_id, oc.c.contact_id, oc.c.role)).all():
         roles[oid].append(ContactRole(contact_id=cid, role=role))
-    fields: dict[int, set[str]] = defaultdict(set)
-    on_committee = (
-        select(oc.c.opportunity_id, evidence.c.field)
-        .join(evidence, evidence.c.contact_id == oc.c.contact_id)
-        .join(opportunities, opportunities.c.id == oc.c.opportunity_id)
-        .where(_is_open())
-    )
-    # A deal without a committee on record falls back to everyone at the account.
-    alone = ~exists().where(oc.c.opportunity_id == o.id)
-    # materialized: SQLite would otherwise flatten it and scan all evidence for these few deals
-    lonely = select(o.id, o.account_id).where(_is_open(), alone).cte("lonely").prefix_with("MATERIALIZED")
-    on_account = (
-        select(lonely.c.id, evidence.c.field)
-        .select_from(lonely)
-        .join(contacts, contacts.c.account_id == lonely.c.account_id)
-        .join(evidence, evidence.c.contact_id == contacts.c.id)
-    )
-    for oid, field in conn.execute(union(on_committee, on_account)).all():
-        fields[oid].add(field)
+    fields = _deal_evidence(conn) if with_evidence else {}
     # Timestamps as the driver returns them: `from_db` parses SQLite's text faster than the type does.
     stamps = ("expected_close", "signed_at", "booked_at", "created_at")
     columns = [type_coerce(c, String).label(c.name) if c.name in stamps else c for c in opportunities.c]
@@ -296,6 +281,32 @@ def deals(conn: Connection) -> list[Deal]:
             evidence=frozenset(fields.get(r["id"], ())),
         ))
     return out
+
+
+def _deal_evidence(conn: Connection) -> dict[int, set[str]]:
+    """Qualification fields confirmed on each open deal's committee (or, without one, its account)."""
+    o = opportunities.c
+    oc = opportunity_contacts
+    on_committee = (
+        select(oc.c.opportunity_id, evidence.c.field)
+        .join(evidence, evidence.c.contact_id == oc.c.contact_id)
+        .join(opportunities, opportunities.c.id == oc.c.opportunity_id)
+        .where(_is_open())
+    )
+    # A deal without a committee on record falls back to everyone at the account.
+    alone = ~exists().where(oc.c.opportunity_id == o.id)
+    # materialized: SQLite would otherwise flatten it and scan all evidence for these few deals
+    lonely = select(o.id, o.account_id).where(_is_open(), alone).cte("lonely").prefix_with("MATERIALIZED")
+    on_account = (
+        select(lonely.c.id, evidence.c.field)
+        .select_from(lonely)
+        .join(contacts, contacts.c.account_id == lonely.c.account_id)
+        .join(evidence, evidence.c.contact_id == contacts.c.id)
+    )
+    fields: dict[int, set[str]] = defaultdict(set)
+    for oid, field in conn.execute(union(on_committee, on_account)).all():
+        fields[oid].add(field)
+    return fields
 
 
 def churned_accounts(conn: Connection) -> dict[int, datetime]:

@@ -188,8 +188,7 @@ stage_changes = Table(
     Column("evidence", Text, nullable=False),  # JSON snapshot
     Column("policy_version", String(200), nullable=False),
     Index("ix_stage_changes_contact_id", "contact_id", "at"),
-    # the funnel's partial days, SLA entries and first customer entries, sales rejections
-    Index("ix_stage_changes_at", "at"),
+    # SLA entries, first customer entries and the funnel's partial days; sales rejections
     Index("ix_stage_changes_to_stage", "to_stage", "at", "contact_id"),
     Index("ix_stage_changes_from_stage", "from_stage", "to_stage", "at"),
 )

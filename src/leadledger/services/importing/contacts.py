@@ -87,11 +87,14 @@ class ContactLoader(Loader):
         self.unknown_accounts += int(unknown)
         self.stage_differs += int(differs)
         staged = table(s, column("existing_id"), column("email"))
-        upkeep = Maintenance(ctx.conn)  # the funnel summary counts these contacts' source and cohort
-        upkeep.remove(select(staged.c.existing_id).where(staged.c.existing_id.is_not(None)))
+        existing = select(staged.c.existing_id).where(staged.c.existing_id.is_not(None))
+        upkeep = Maintenance(ctx.conn)  # the funnel summary counts contacts by source and cohort
+        upkeep.remove(existing)
         updated = self.update_existing("contacts", UPDATABLE)
         inserted = self._insert_new()
-        upkeep.add(select(contacts.c.id).join(staged, staged.c.email == contacts.c.email))
+        upkeep.add(existing)
+        created = staged.join(contacts, contacts.c.email == staged.c.email)
+        upkeep.add_created(select(contacts.c.id).select_from(created).where(staged.c.existing_id.is_(None)))
         upkeep.finish()
         return ChunkResult(inserted=inserted, updated=updated,
                            unchanged=df.height - inserted - updated)

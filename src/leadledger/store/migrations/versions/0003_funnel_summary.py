@@ -20,7 +20,6 @@ depends_on: str | Sequence[str] | None = None
 
 INDEXES = (
     ("ix_contacts_created_at", "contacts", ["created_at"]),
-    ("ix_stage_changes_at", "stage_changes", ["at"]),
     ("ix_stage_changes_to_stage", "stage_changes", ["to_stage", "at", "contact_id"]),
     ("ix_stage_changes_from_stage", "stage_changes", ["from_stage", "to_stage", "at"]),
 )
