@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from leadledger.domain.audit import AuditAccount, AuditContact, AuditDeal, DealState
+from leadledger.domain.audit import AuditAccount, AuditContact, AuditDeal, AuditSnapshot, DealState
 from leadledger.services.audit.frames import Frame, Row, company_key, number
 
 
@@ -60,3 +60,25 @@ def merge_accounts(
             a = replace(a, churned_at=churned)
         out.append(a)
     return tuple(out)
+
+
+def export_snapshot(
+    source: str,
+    known: Mapping[str, AuditAccount],
+    contacts: Sequence[AuditContact],
+    deals: Sequence[AuditDeal],
+    limitations: Sequence[str],
+) -> AuditSnapshot:
+    """An export's records as one snapshot, with every account they point at."""
+    return AuditSnapshot(
+        source=source,
+        contacts=tuple(contacts),
+        accounts=merge_accounts(known, contacts, deals),
+        deals=tuple(deals),
+        limitations=tuple(limitations),
+    )
+
+
+def no_deals(export: str) -> str:
+    """The limitation an export without deals brings."""
+    return f"No {export}: deal, pipeline and customer checks see no deals."

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from leadledger.domain.audit import AuditAccount, AuditContact, AuditDeal, AuditSnapshot, DealState
-from leadledger.services.audit.accounts import merge_accounts, read_accounts
+from leadledger.services.audit.accounts import export_snapshot, no_deals, read_accounts
 from leadledger.services.audit.frames import (
     Frame,
     company_key,
@@ -136,14 +136,8 @@ def hubspot_snapshot(frames: list[Frame]) -> AuditSnapshot:
     deals = _deals(files["deals"], emails) if "deals" in files else []
     limits = list(LIMITS)
     if "deals" not in files:
-        limits.append("No deals export: deal, pipeline and customer checks see no deals.")
+        limits.append(no_deals("deals export"))
     if "companies" not in files:
         limits.append("No companies export: employee counts (enterprise deals) and company lifecycle "
                       "labels are unknown; enterprise deals are judged by amount.")
-    return AuditSnapshot(
-        source="hubspot export",
-        contacts=tuple(contacts),
-        accounts=merge_accounts(companies, contacts, deals),
-        deals=tuple(deals),
-        limitations=tuple(limits),
-    )
+    return export_snapshot("hubspot export", companies, contacts, deals, limits)

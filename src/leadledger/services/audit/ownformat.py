@@ -17,7 +17,7 @@ from leadledger.domain.facts import latest_evidence
 from leadledger.domain.policy import Policy
 from leadledger.domain.records import TWO_WAY_BY_DEFAULT, Account, Contact, Evidence
 from leadledger.domain.scoring import fit_values, score_fit
-from leadledger.services.audit.accounts import merge_accounts
+from leadledger.services.audit.accounts import export_snapshot
 from leadledger.services.audit.frames import Frame, detect, number, parse_dates
 
 KINDS = {
@@ -169,10 +169,4 @@ def own_snapshot(frames: list[Frame], policy: Policy) -> AuditSnapshot:
     if not accounts:
         limits.append("No accounts file: ICP fit and enterprise size are not checked.")
     limits.append("Scores are not recomputed from an export: MQL score thresholds are taken as met.")
-    return AuditSnapshot(
-        source="csv export",
-        contacts=tuple(contacts),
-        accounts=merge_accounts(accounts, contacts, deals),
-        deals=tuple(deals),
-        limitations=tuple(limits),
-    )
+    return export_snapshot("csv export", accounts, contacts, deals, limits)

@@ -8,7 +8,7 @@ contract-signed or booked date, no contact roles and no qualification evidence; 
 from __future__ import annotations
 
 from leadledger.domain.audit import AuditAccount, AuditContact, AuditDeal, AuditSnapshot, DealState
-from leadledger.services.audit.accounts import merge_accounts, read_accounts
+from leadledger.services.audit.accounts import export_snapshot, no_deals, read_accounts
 from leadledger.services.audit.frames import (
     Frame,
     company_key,
@@ -122,11 +122,5 @@ def salesforce_snapshot(frames: list[Frame]) -> AuditSnapshot:
     deals = _opportunities(files["opportunities"]) if "opportunities" in files else []
     limits = list(LIMITS)
     if "opportunities" not in files:
-        limits.append("No opportunities report: deal, pipeline and customer checks see no deals.")
-    return AuditSnapshot(
-        source="salesforce export",
-        contacts=tuple(leads),
-        accounts=merge_accounts(accounts, leads, deals),
-        deals=tuple(deals),
-        limitations=tuple(limits),
-    )
+        limits.append(no_deals("opportunities report"))
+    return export_snapshot("salesforce export", accounts, leads, deals, limits)
