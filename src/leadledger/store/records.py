@@ -59,7 +59,8 @@ def _contact(r: Row[Any]) -> Contact:
     )
 
 
-def _account(r: Row[Any]) -> Account:
+def account_from_row(r: Row[Any]) -> Account:
+    """An `Account` from a row of the accounts table."""
     return Account(
         id=r.id,
         name=r.name,
@@ -87,7 +88,7 @@ def account_by_id(conn: Connection, account_id: int | None) -> Account | None:
     if account_id is None:
         return None
     row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
-    return _account(row) if row else None
+    return account_from_row(row) if row else None
 
 
 def events_for(conn: Connection, contact_id: int) -> list[Event]:
@@ -267,7 +268,7 @@ def batch_facts(
         crow = {r.id: r for r in conn.execute(select(contacts).where(contacts.c.id.in_(chunk)))}
         acc_ids = {r.account_id for r in crow.values() if r.account_id is not None}
         accs = {
-            r.id: _account(r)
+            r.id: account_from_row(r)
             for sub in _chunks(sorted(acc_ids))
             for r in conn.execute(select(accounts).where(accounts.c.id.in_(sub)))
         }

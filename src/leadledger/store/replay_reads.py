@@ -12,7 +12,7 @@ from sqlalchemy import Connection, func, select, text
 from leadledger.domain.records import Account, Contact, Event, Evidence, StageChange
 from leadledger.domain.replay.history import ContactHistory, DatedOpportunity
 from leadledger.store.db import from_db, to_db
-from leadledger.store.records import opportunity_from_row
+from leadledger.store.records import account_from_row, opportunity_from_row
 from leadledger.store.schema import accounts, contacts, opportunities
 
 
@@ -27,12 +27,7 @@ def _at(value: Any) -> datetime:
 def read_accounts(conn: Connection) -> dict[int, Account]:
     """Every account, by id (accounts are few next to contacts and events)."""
     return {
-        r.id: Account(
-            id=r.id, name=r.name, domain=r.domain, industry=r.industry, employees=r.employees,
-            annual_revenue=r.annual_revenue, country=r.country,
-            tech_stack=tuple(t for t in (r.tech_stack or "").split(",") if t),
-            owner=r.owner, churned_at=from_db(r.churned_at),
-        )
+        r.id: account_from_row(r)
         for r in conn.execute(select(accounts))
     }
 

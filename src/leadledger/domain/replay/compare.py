@@ -10,9 +10,8 @@ from typing import Any
 from leadledger.domain.policy import Policy
 from leadledger.domain.records import StageChange
 from leadledger.domain.replay.engine import ContactReplay
+from leadledger.domain.scoring import SECONDS_PER_DAY
 from leadledger.domain.stats import quantile, ratio
-
-SECONDS_PER_DAY = 86_400.0
 
 
 def flag_stage(policy: Policy) -> str:

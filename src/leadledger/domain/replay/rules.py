@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from leadledger.domain.policy import Policy, Scoring
-from leadledger.domain.scoring import SECONDS_PER_DAY, signal_points
+from leadledger.domain.scoring import decay_factor, signal_points
 
 AUTO_ACTORS = {"rule:score": "promotion", "rule:trial": "trial", "rule:dormancy": "dormancy"}
 
@@ -97,7 +97,7 @@ class ScoreClock:
         self.counts[event_type] = (count * self._decay(at, since) + 1.0, at)
 
     def _decay(self, at: datetime, since: datetime) -> float:
-        return float(0.5 ** ((at - since).total_seconds() / (self.scoring.half_life_days * SECONDS_PER_DAY)))
+        return decay_factor((at - since).total_seconds(), self.scoring.half_life_days)
 
     def total(self, at: datetime) -> float:
         """Fit plus decayed, capped behaviour as of `at`."""
