@@ -10,12 +10,7 @@ reuse it (`--fresh` rebuilds it). Each step runs in its own process, `--repeat` 
 memory (VmHWM) is its own; results go to bench/results/analytics-<contacts>.json.
 
 A step is one function registered with `@step("name")` that takes the engine and returns a few
-figures to record; `--steps` picks which run. Policy replay is the next one to add, e.g.
-
-    @step("replay")
-    def replay(engine: Engine) -> dict[str, object]:
-        report = services.replay.replay(engine, policy=..., now=NOW)
-        return {"months": len(report.months)}
+figures to record; `--steps` picks which run.
 """
 
 from __future__ import annotations
@@ -76,6 +71,21 @@ def audit(engine: Engine) -> dict[str, Any]:
 
     r = audit_ledger(engine, NOW)
     return {"findings": len(r.findings), "by_rule": {s.rule.id: s.count for s in r.summary() if s.count}}
+
+
+@step("replay")
+def replay(engine: Engine) -> dict[str, Any]:
+    """`leadledger replay --policy lead-first-threshold-80.yaml`: both funnels over the whole history."""
+    from leadledger.services.replay import load_replay_policy, replay_report
+
+    policy = Path(__file__).parent.parent / "docs/examples/policies/lead-first-threshold-80.yaml"
+    r = replay_report(engine, load_replay_policy(str(policy)))
+    return {
+        "flagged": {"baseline": sum(r.baseline.flagged_by_month.values()),
+                    "replayed": sum(r.replayed.flagged_by_month.values())},
+        "newly_flagged": r.newly_flagged,
+        "no_longer_flagged": r.no_longer_flagged,
+    }
 
 
 def prepare(engine: Engine) -> dict[str, Any]:
