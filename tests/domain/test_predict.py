@@ -129,6 +129,7 @@ def test_leakage_flags_a_planted_column_but_not_an_id_or_noise() -> None:
     assert leaks[0].auc > 0.99
     assert "stage_after_call alone predicts" in leaks[0].warning()
     assert single_feature_auc(columns["lead_id"], outcomes) == pytest.approx(0.5)
+    assert single_feature_auc(["no"] * 400, outcomes) == pytest.approx(0.5)  # a constant column
 
 
 def test_refusal_names_what_is_short() -> None:

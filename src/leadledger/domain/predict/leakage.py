@@ -45,13 +45,15 @@ def single_feature_auc(values: Sequence[str], outcomes: Sequence[bool]) -> float
     """Out-of-sample ROC AUC of one categorical column used alone (direction-free: ≥ 0.5)."""
     if not outcomes:
         return None
-    prior = sum(outcomes) / len(outcomes)
     halves = [list(range(0, len(values), 2)), list(range(1, len(values), 2))]
-    scores = [prior] * len(values)
+    scores = [0.0] * len(values)
     for mine, other in (halves, halves[::-1]):
-        rates = _rates([values[i] for i in other], [outcomes[i] for i in other], prior)
+        won = [outcomes[i] for i in other]
+        prior = sum(won) / len(won) if won else 0.0
+        rates = _rates([values[i] for i in other], won, prior)
         for i in mine:
-            scores[i] = rates.get(values[i], prior)
+            # the value's rate over its half's base rate, so a constant column scores exactly 0.5
+            scores[i] = rates.get(values[i], prior) - prior
     auc = roc_auc(scores, outcomes)
     return None if auc is None else max(auc, 1 - auc)
 

@@ -1,0 +1,1 @@
+"""Built-in training mappings (`leadledger train --mapping NAME`)."""

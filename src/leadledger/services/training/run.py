@@ -1,0 +1,207 @@
+"""`leadledger train --csv`: read, check, cross-validate every model, explain the product model."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from leadledger.domain.predict.explain import Explanation
+from leadledger.domain.predict.features import as_category
+from leadledger.domain.predict.leakage import DEFAULT_THRESHOLD, Leak, suspected_leaks
+from leadledger.domain.predict.metrics import CalibrationBin, Lift
+from leadledger.domain.predict.readiness import DEFAULT_MINIMUM_PER_OUTCOME, training_refusal
+from leadledger.errors import LeadledgerError
+from leadledger.services.training.evaluation import (
+    Fold,
+    ModelResult,
+    Split,
+    cross_validate,
+    stratified_folds,
+    time_folds,
+)
+from leadledger.services.training.mapping import TrainingMapping
+from leadledger.services.training.models import MODELS, ModelKind, ProductModel, fit_product, number_edges
+from leadledger.services.training.table import LeadTable
+
+EXAMPLES = 3
+
+
+class TrainingRefused(LeadledgerError):
+    """There is not enough (or not the right) data to train on; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingOptions:
+    """How to evaluate: fold scheme and counts, the data minimum, the leakage threshold, threads."""
+
+    split: Split = Split.stratified
+    folds: int = 5
+    repeats: int = 3
+    seed: int = 0
+    threads: int = 1
+    minimum_per_outcome: int = DEFAULT_MINIMUM_PER_OUTCOME
+    leak_threshold: float = DEFAULT_THRESHOLD
+    models: tuple[ModelKind, ...] = MODELS
+
+
+@dataclass(frozen=True, slots=True)
+class ExampleLead:
+    """One lead of the file, scored and explained by the model trained on every lead."""
+
+    line: int
+    converted: bool
+    explanation: Explanation
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingReport:
+    """Everything `leadledger train` prints: data, warnings, cross-validated figures, explanations."""
+
+    source: str
+    mapping: str
+    leads: int
+    skipped: int
+    positives: int
+    features: tuple[str, ...]
+    leaky: tuple[str, ...]  # the mapping's leaky columns
+    leaky_included: bool
+    split: Split
+    folds: int
+    repeats: int
+    leaks: tuple[Leak, ...]
+    results: tuple[ModelResult, ...]
+    calibration: dict[str, list[CalibrationBin]]
+    gains: dict[str, list[Lift]]
+    importance: tuple[tuple[str, float], ...]  # feature, mean |effect| on the probability
+    examples: tuple[ExampleLead, ...]
+    rounds: int
+    seconds: float
+
+    @property
+    def negatives(self) -> int:
+        """Leads that did not convert."""
+        return self.leads - self.positives
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "source": self.source, "mapping": self.mapping, "leads": self.leads, "skipped": self.skipped,
+            "converted": self.positives, "not_converted": self.negatives,
+            "features": list(self.features), "leaky": list(self.leaky), "leaky_included": self.leaky_included,
+            "split": self.split.value, "folds": self.folds, "repeats": self.repeats,
+            "warnings": [{"feature": x.feature, "auc": x.auc, "message": x.warning()} for x in self.leaks],
+            "models": [
+                {"key": r.key, "label": r.label, "seconds": r.seconds,
+                 "metrics": {k: {"mean": s.mean, "sd": s.sd, "low": s.low, "high": s.high, "folds": s.folds}
+                             for k, s in r.summary().items()},
+                 "calibration": [vars_of(b) for b in self.calibration[r.key]],
+                 "gains": [vars_of(g) for g in self.gains[r.key]]}
+                for r in self.results
+            ],
+            "product": {
+                "rounds": self.rounds,
+                "importance": [{"feature": f, "mean_effect": e} for f, e in self.importance],
+                "examples": [
+                    {"line": x.line, "converted": x.converted, "probability": x.explanation.probability,
+                     "up": [f.words() for f in x.explanation.up],
+                     "down": [f.words() for f in x.explanation.down]}
+                    for x in self.examples
+                ],
+            },
+            "seconds": self.seconds,
+        }
+
+
+def vars_of(obj: Any) -> dict[str, Any]:
+    """A slotted dataclass as a dict."""
+    return {k: getattr(obj, k) for k in obj.__slots__}
+
+
+def make_folds(table: LeadTable, options: TrainingOptions) -> list[Fold]:
+    """The folds for the chosen split; refuses a fold that lacks either outcome."""
+    if options.split is Split.time:
+        if table.order is None:
+            raise TrainingRefused("a time-ordered split needs an `order` column in the mapping")
+        folds = time_folds(table.order, options.folds)
+    else:
+        folds = stratified_folds(table.outcomes, options.folds, options.repeats, options.seed)
+    for fold in folds:
+        for part, rows in (("training", fold.train), ("test", fold.test)):
+            won = sum(table.outcomes[i] for i in rows)
+            if won in (0, len(rows)):
+                raise TrainingRefused(
+                    f"fold {fold.number + 1}'s {part} rows are all one outcome: use fewer folds or more data"
+                )
+    return folds
+
+
+def leak_check(table: LeadTable, threshold: float) -> list[Leak]:
+    """Features that alone predict the outcome almost perfectly."""
+    edges = number_edges(table)
+    columns = {
+        s.name: [as_category(s, v, edges.get(s.name, ())) for v in table.columns[s.name]]
+        for s in table.features
+    }
+    return suspected_leaks(columns, table.outcomes, threshold)
+
+
+def _examples(model: ProductModel, table: LeadTable) -> tuple[list[ExampleLead], list[tuple[str, float]]]:
+    """The most and least likely lead and one in the middle, and each feature's mean |effect|."""
+    probabilities, effects = model.effects(table)
+    ranked = sorted(range(len(table)), key=lambda i: -probabilities[i])
+    picks = list(dict.fromkeys([ranked[0], ranked[len(ranked) // 2], ranked[-1]]))[:EXAMPLES]
+    explained = model.explanations(table.subset(picks))
+    examples = [ExampleLead(table.lines[i], table.outcomes[i], e)
+                for i, e in zip(picks, explained, strict=True)]
+    mean_effect = abs(effects).mean(axis=0)
+    importance = sorted(((s.name, float(mean_effect[j])) for j, s in enumerate(model.encoder.features)),
+                        key=lambda x: -x[1])
+    return examples, importance
+
+
+def train_table(
+    table: LeadTable, mapping: TrainingMapping, options: TrainingOptions, *, leaky_included: bool = False,
+    progress: Callable[[str, int, int], None] = lambda _s, _d, _t: None,
+) -> tuple[TrainingReport, ProductModel]:
+    """Cross-validate every model on `table`, then fit the product model on all of it."""
+    from threadpoolctl import threadpool_limits
+
+    started = time.perf_counter()
+    refusal = training_refusal(table.positives, len(table) - table.positives, options.minimum_per_outcome)
+    if refusal:
+        raise TrainingRefused(f"{table.source}: {refusal}")
+    folds = make_folds(table, options)
+    with threadpool_limits(options.threads):
+        leaks = leak_check(table, options.leak_threshold)
+        results = cross_validate(table, options.models, folds, seed=options.seed, threads=options.threads,
+                                 progress=progress)
+        model = fit_product(table, seed=options.seed, threads=options.threads)
+        examples, importance = _examples(model, table)
+    report = TrainingReport(
+        source=table.source, mapping=mapping.name, leads=len(table), skipped=table.skipped,
+        positives=table.positives, features=tuple(s.name for s in table.features),
+        leaky=tuple(s.name for s in mapping.leaky), leaky_included=leaky_included, split=options.split,
+        folds=options.folds, repeats=1 if options.split is Split.time else options.repeats,
+        leaks=tuple(leaks), results=tuple(results),
+        calibration={r.key: r.calibration(table.outcomes) for r in results},
+        gains={r.key: r.gains(table.outcomes) for r in results},
+        importance=tuple(importance), examples=tuple(examples), rounds=model.rounds,
+        seconds=time.perf_counter() - started,
+    )
+    return report, model
+
+
+def train_csv(
+    csv: Path, mapping_spec: str | Path, options: TrainingOptions, *, include_leaky: bool = False,
+    progress: Callable[[str, int, int], None] = lambda _s, _d, _t: None,
+) -> tuple[TrainingReport, ProductModel]:
+    """Train and evaluate straight from a leads CSV and its mapping (no database)."""
+    from leadledger.services.training.mapping import load_training_mapping
+    from leadledger.services.training.table import read_lead_table
+
+    mapping = load_training_mapping(mapping_spec)
+    table = read_lead_table(csv, mapping, include_leaky=include_leaky)
+    return train_table(table, mapping, options, leaky_included=include_leaky, progress=progress)
