@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, select, update
 
+from leadledger.domain.economics import bookings
 from leadledger.domain.followup import completed_stays, is_rejection, sla_count, stay_bucket
 from leadledger.domain.funnel import count_journeys, journey_of
+from leadledger.domain.pipeline import committee_counts, committee_coverage_from, pipeline_counts
+from leadledger.domain.policy import BuyingCommittee
 from leadledger.domain.records import Contact, StageChange
 from leadledger.services.importing import import_csv
 from leadledger.store import reporting
 from leadledger.store.db import from_db, to_db
 from leadledger.store.policies import load_active_policy
-from leadledger.store.schema import contacts, opportunity_contacts, spend, stage_changes
+from leadledger.store.schema import accounts, contacts, opportunity_contacts, spend, stage_changes
 from tests.builders import T0, add_account, add_contact, add_events, add_evidence, add_opportunity
 
 DAY = timedelta(days=1)
@@ -180,6 +184,80 @@ def test_deals_carry_committee_evidence_and_won_only_when_booked(engine: Engine)
     assert v.evidence == frozenset({"need"}) and [r.role for r in v.opportunity.roles] == ["champion"]
     assert v.employees == 5000 and v.created_at == T0
     assert w.opportunity.is_won and w.cycle_days == 2.0 and w.opportunity.type == "expansion"
+
+
+def _deal_cast(engine: Engine) -> None:
+    """Deals of every outcome at small, enterprise and unsized accounts, some on the window's edges."""
+    us = timedelta(microseconds=1)
+    with engine.begin() as conn:
+        small = add_account(conn, "small.com")
+        big = add_account(conn, "big.com", employees=5000)
+        edge = add_account(conn, "edge.com", employees=1000)
+        unsized = add_account(conn, "unsized.com", employees=None)
+        late = add_account(conn, "late.com")
+        people = {a: add_contact(conn, f"p@{a}.x", a) for a in (small, big, edge, unsized, late)}
+        second = add_contact(conn, "q@small.x", small)
+
+        def opp(account: int, name: str, *roles: str, **kw: object) -> None:
+            oid = add_opportunity(conn, account, name, **kw)
+            for i, role in enumerate(roles):
+                who = people[account] if i % 2 == 0 or account != small else second
+                row = {"opportunity_id": oid, "contact_id": who, "role": role}
+                conn.execute(opportunity_contacts.insert().values(**row))
+
+        won = {"stage": "closed_won", "signed_at": T0 + 40 * DAY}
+        opp(small, "won-jan", "champion", created_at=T0 + 3 * DAY, booked_at=T0 + 41 * DAY, **won)
+        edges = {"created_at": T0 + 10 * DAY + us, "booked_at": T0 + 60 * DAY - 2 * us}
+        opp(small, "won-edge", amount=None, **edges, **won)
+        opp(big, "won-exp", type="expansion", created_at=T0 + 20 * DAY, booked_at=T0 + 45 * DAY, **won)
+        opp(big, "won-early", created_at=T0 - 90 * DAY, booked_at=T0 - 10 * DAY, amount=7_500.5, **won)
+        opp(late, "won-after", created_at=T0 + 30 * DAY, booked_at=T0 + 70 * DAY, **won)
+        opp(edge, "lost", created_at=T0 + 10 * DAY, lost_reason="price", stage="closed_lost")
+        opp(small, "covered", "champion", "champion", "economic_buyer", created_at=T0 + 5 * DAY)
+        opp(small, "half", "champion", "influencer", created_at=T0 - 5 * DAY, amount=1_234.56)
+        opp(big, "enterprise-half", "champion", "economic_buyer", "it", created_at=T0 + 6 * DAY)
+        opp(big, "enterprise-full", "champion", "economic_buyer", "finance", "it", "executive_sponsor")
+        opp(edge, "edge-none", amount=None, created_at=T0 + 59 * DAY)
+        opp(unsized, "unsized", "economic_buyer", signed_at=T0 + 50 * DAY, created_at=T0 + 7 * DAY)
+        churn = {small: T0 + 50 * DAY, big: T0 - 20 * DAY, late: T0 + 55 * DAY, edge: T0 + 20 * DAY}
+        for account, at in churn.items():
+            conn.execute(update(accounts).where(accounts.c.id == account).values(churned_at=to_db(at)))
+
+
+def test_deal_counts_match_the_reference(engine: Engine) -> None:
+    _deal_cast(engine)
+    us = timedelta(microseconds=1)
+    windows = [
+        (T0, T0 + 60 * DAY),
+        (T0 + 10 * DAY + us, T0 + 60 * DAY - us),  # bounds with microseconds compare exactly
+        (T0 - 365 * DAY, T0 + 365 * DAY),
+    ]
+    with engine.connect() as conn:
+        policy = load_active_policy(conn)
+        deals = reporting.deals(conn, with_evidence=False)
+        churned = reporting.churned_accounts(conn)
+        for window in windows:
+            want = pipeline_counts(deals, start=window[0], end=window[1])
+            assert reporting.pipeline_counts(conn, window) == want
+            assert reporting.bookings(conn, window) == bookings(deals, churned, *window)
+        assert reporting.pipeline_counts(conn) == pipeline_counts(deals)
+        odd = BuyingCommittee(required_roles=(), enterprise_roles=("it", "it"))  # a role listed twice
+        unsized = replace(policy, enterprise_min_employees=None)
+        for p in (policy, unsized, replace(policy, buying_committee=odd)):
+            got, ref = reporting.committee_counts(conn, p), committee_counts(deals, p)
+            assert (got.open_deals, got.covered, got.uncovered_amounts) == (
+                ref.open_deals, ref.covered, ref.uncovered_amounts
+            )
+            assert committee_coverage_from(got) == committee_coverage_from(ref)
+    # hand check on the first window: four created and won (one booked after it), one lost; six open
+    # now, two of them covered; three booked in it; one account churned in it after its first booking
+    with engine.connect() as conn:
+        health = reporting.pipeline_counts(conn, windows[0])
+        cov = committee_coverage_from(reporting.committee_counts(conn, policy))
+        booked = reporting.bookings(conn, windows[0])
+    assert (len(health.won_amounts), health.lost, len(health.open_amounts)) == (4, 1, 6)
+    assert (cov.open_deals, cov.covered) == (6, 2)
+    assert booked.amounts == (40_000.0, 0.0, 40_000.0) and booked.churned_accounts == 1
 
 
 def test_spend_import_upserts_by_source_and_month(engine: Engine, tmp_path: Path, now: datetime) -> None:

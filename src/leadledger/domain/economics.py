@@ -97,24 +97,35 @@ class RevenueBase:
     years: float  # length of the window
 
 
-def revenue_base(
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bookings:
+    """Signed-and-booked deals as the revenue base reads them, pre-counted (the store counts them in SQL)."""
+
+    amounts: tuple[float, ...]  # amount (or 0) of each deal booked in the window, in deal id order
+    paying_accounts: int  # accounts with a booking in the window
+    new_customer_accounts: int  # accounts whose first booking is in the window
+    customer_accounts: int  # accounts with a booking before the window's end
+    churned_accounts: int  # accounts that churned in the window after their first booking
+
+
+def bookings(
     deals: Iterable[Deal], churned: Mapping[int, datetime], start: datetime, end: datetime
-) -> RevenueBase:
-    """Bookings and customer accounts in [start, end) from signed-and-booked deals only."""
+) -> Bookings:
+    """The reference count of bookings in [start, end), one deal at a time."""
     first_booking: dict[int, datetime] = {}
-    booked = 0.0
+    amounts: list[float] = []
     paying: set[int] = set()
-    for d in deals:
+    for d in sorted(deals, key=lambda d: d.opportunity.id):
         o = d.opportunity
         if not o.is_won or o.booked_at is None:
             continue
         prior = first_booking.get(o.account_id)
         first_booking[o.account_id] = o.booked_at if prior is None else min(prior, o.booked_at)
         if start <= o.booked_at < end:
-            booked += o.amount or 0.0
+            amounts.append(o.amount or 0.0)
             paying.add(o.account_id)
-    return RevenueBase(
-        booked_revenue=booked,
+    return Bookings(
+        amounts=tuple(amounts),
         paying_accounts=len(paying),
         new_customer_accounts=sum(1 for at in first_booking.values() if start <= at < end),
         customer_accounts=sum(1 for at in first_booking.values() if at < end),
@@ -123,8 +134,29 @@ def revenue_base(
             for a, at in churned.items()
             if a in first_booking and first_booking[a] < at and start <= at < end
         ),
+    )
+
+
+def revenue_base_from(booked: Bookings, start: datetime, end: datetime) -> RevenueBase:
+    """The revenue base of [start, end) from pre-counted bookings."""
+    revenue = 0.0
+    for amount in booked.amounts:  # one by one, in deal order: the float sum of the reference
+        revenue += amount
+    return RevenueBase(
+        booked_revenue=revenue,
+        paying_accounts=booked.paying_accounts,
+        new_customer_accounts=booked.new_customer_accounts,
+        customer_accounts=booked.customer_accounts,
+        churned_accounts=booked.churned_accounts,
         years=(end - start).total_seconds() / (365.25 * 86400),
     )
+
+
+def revenue_base(
+    deals: Iterable[Deal], churned: Mapping[int, datetime], start: datetime, end: datetime
+) -> RevenueBase:
+    """Bookings and customer accounts in [start, end) from signed-and-booked deals only."""
+    return revenue_base_from(bookings(deals, churned, start, end), start, end)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

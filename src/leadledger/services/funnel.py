@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from leadledger.domain.economics import SourceRow, UnitEconomics, by_source, revenue_base, unit_economics
+from leadledger.domain.economics import SourceRow, UnitEconomics, by_source, revenue_base_from, unit_economics
 from leadledger.domain.followup import (
     RejectionReason,
     SlaCompliance,
@@ -29,7 +29,12 @@ from leadledger.domain.funnel import (
     period_funnels,
     stage_distribution,
 )
-from leadledger.domain.pipeline import CommitteeCoverage, PipelineHealth, committee_coverage, pipeline_health
+from leadledger.domain.pipeline import (
+    CommitteeCoverage,
+    PipelineHealth,
+    committee_coverage_from,
+    pipeline_health_from,
+)
 from leadledger.store import funnel_reads, reporting
 from leadledger.store.policies import load_active_policy
 
@@ -87,12 +92,12 @@ def funnel_report(
             counts, stays = reporting.funnel_counts(conn, policy, window), reporting.stay_counts(conn, window)
         sla = reporting.sla_counts(conn, policy, now, window)
         rejections = reporting.rejection_counts(conn, policy, window)
-        deals = reporting.deals(conn, with_evidence=False)
-        churned = reporting.churned_accounts(conn)
+        pipeline = reporting.pipeline_counts(conn, window)
+        committee = reporting.committee_counts(conn, policy)
+        booked = reporting.bookings(conn, window)
         spend = reporting.spend_rows(conn, window)
         customer_accounts = reporting.customer_accounts_by_source(conn, policy, window)
     cohorts = cohort_funnels(counts, policy)
-    base = revenue_base(deals, churned, *window)
     return FunnelReport(
         policy_version=policy.version,
         start=window[0],
@@ -104,11 +109,11 @@ def funnel_report(
         time_in_stage=time_in_stage(stays, policy),
         sla=sla_compliance(sla, policy),
         rejected_mqls=rejected_mql_reasons(rejections),
-        pipeline=pipeline_health(deals, start=window[0], end=window[1]),
-        committee=committee_coverage(deals, policy),
+        pipeline=pipeline_health_from(pipeline),
+        committee=committee_coverage_from(committee),
         sources=by_source(counts, policy, spend, customer_accounts),
         economics=unit_economics(
-            base,
+            revenue_base_from(booked, *window),
             sum(s.amount for s in spend),
             policy.economics,
             gross_margin=gross_margin,

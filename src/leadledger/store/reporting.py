@@ -9,17 +9,20 @@ two agree on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Integer,
+    Select,
     String,
     and_,
     case,
     exists,
+    false,
     func,
     literal,
     null,
@@ -30,13 +33,13 @@ from sqlalchemy import (
     union_all,
 )
 
-from leadledger.domain.economics import Spend
+from leadledger.domain.economics import Bookings, Spend
 from leadledger.domain.followup import RejectionCount, SlaCount, StayCount, rejection_stages
 from leadledger.domain.funnel import FunnelCounts, JourneyCount, PeriodCount, ReachCount, month_of
-from leadledger.domain.pipeline import Deal
+from leadledger.domain.pipeline import CommitteeCounts, Deal, PipelineCounts
 from leadledger.domain.policy import Policy
 from leadledger.domain.records import ContactRole
-from leadledger.store.db import from_db
+from leadledger.store.db import from_db, to_db
 from leadledger.store.dialect import Dialect, Window, non_negative
 from leadledger.store.records import opportunity_from_row
 from leadledger.store.schema import (
@@ -307,6 +310,163 @@ def _deal_evidence(conn: Connection) -> dict[int, set[str]]:
     for oid, field in conn.execute(union(on_committee, on_account)).all():
         fields[oid].add(field)
     return fields
+
+
+def _exact(sql: Dialect, value: datetime) -> Any:
+    """A bound that compares exactly with stored timestamps, to the microsecond.
+
+    `Dialect.ts` drops microseconds on SQLite; the deal figures compare datetimes in Python in the
+    reference, so a bound with microseconds is written with them (text with or without a fraction
+    still compares correctly against it with >= and <).
+    """
+    if sql.pg or value.microsecond == 0:
+        return sql.ts(value)
+    naive = to_db(value)
+    assert naive is not None
+    return literal(naive.strftime("%Y-%m-%d %H:%M:%S.%f"), String)
+
+
+def _within_exact(sql: Dialect, col: ColumnElement[Any], window: Window) -> ColumnElement[bool]:
+    """col in [start, end), to the microsecond."""
+    start, end = window
+    conds = [col.is_not(None)]
+    if start is not None:
+        conds.append(col >= _exact(sql, start))
+    if end is not None:
+        conds.append(col < _exact(sql, end))
+    return and_(*conds)
+
+
+def _is_won() -> ColumnElement[bool]:
+    o = opportunities.c
+    return and_(o.signed_at.is_not(None), o.booked_at.is_not(None))
+
+
+def _amounts(conn: Connection, q: Select[Any]) -> tuple[float, ...]:
+    """The first column of `q` as amounts, a missing one counted as 0 (as the reference does)."""
+    return tuple(a or 0.0 for a in conn.execute(q).scalars().all())  # all(): iterating fetches row by row
+
+
+def pipeline_counts(conn: Connection, window: Window = (None, None)) -> PipelineCounts:
+    """Deals created in the window by outcome, its won deals' amounts and cycles, and the open amounts.
+
+    A few grouped reads instead of a `Deal` per opportunity: only the won deals of the window (for
+    the cycle median) and the open deals' amounts (summed in deal order) come back one by one.
+    """
+    sql = Dialect(conn)
+    o = opportunities.c
+    cohort = _within_exact(sql, o.created_at, window)
+    won, is_open = _is_won(), _is_open()
+    created, lost, still_open = conn.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((and_(~won, o.lost_reason.is_not(None)), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((is_open, 1), else_=0)), 0),
+        ).where(cohort)
+    ).one()
+    amounts: list[float] = []
+    cycles: list[float] = []
+    expansion: list[float] = []
+    # Timestamps as the driver returns them: `from_db` parses SQLite's text faster than the type does.
+    created_at, booked_at = type_coerce(o.created_at, String), type_coerce(o.booked_at, String)
+    for amount, kind, c, b in conn.execute(
+        select(o.amount, o.type, created_at, booked_at).where(cohort, won).order_by(o.id)
+    ).all():
+        amounts.append(amount or 0.0)
+        if kind == "expansion":
+            expansion.append(amount or 0.0)
+        booked, began = from_db(b), from_db(c)
+        assert booked is not None and began is not None  # won: booked; created_at is NOT NULL
+        cycles.append((booked - began).total_seconds() / 86400)
+    return PipelineCounts(
+        deals_created=int(created),
+        won_amounts=tuple(amounts),
+        won_cycle_days=tuple(cycles),
+        expansion_amounts=tuple(expansion),
+        lost=int(lost),
+        still_open=int(still_open),
+        open_amounts=_amounts(conn, select(o.amount).where(is_open).order_by(o.id)),
+    )
+
+
+def committee_counts(conn: Connection, policy: Policy) -> CommitteeCounts:
+    """Open deals, those with every role their tier requires, and the roles missing, counted in SQL.
+
+    Mirrors `domain.pipeline.required_roles`: the enterprise list applies at accounts with at least
+    `enterprise_min_employees` employees. Only the deals lacking a role come back, one row each.
+    """
+    o = opportunities.c
+    oc = opportunity_contacts
+    bc = policy.buying_committee
+    limit = policy.enterprise_min_employees
+    roles = list(dict.fromkeys((*bc.required_roles, *bc.enterprise_roles)))
+    standard, enterprise = Counter(bc.required_roles), Counter(bc.enterprise_roles)
+    tier = (
+        case((and_(accounts.c.employees.is_not(None), accounts.c.employees >= limit), 1), else_=0)
+        if limit is not None
+        else literal(0, Integer)
+    )
+    has = [func.max(case((oc.c.role == r, 1), else_=0)).label(f"has_{i}") for i, r in enumerate(roles)]
+    with_account = opportunities.join(accounts, accounts.c.id == o.account_id)
+    flags = (
+        select(o.id, o.amount, tier.label("enterprise"), *has)
+        .select_from(with_account.outerjoin(oc, oc.c.opportunity_id == o.id))
+        .where(_is_open())
+        .group_by(o.id, o.amount, accounts.c.employees)  # o.id leads: SQLite groups in scan order, no sort
+        .subquery()
+    )
+    f = flags.c
+    # How often the deal's tier lists the role (once, normally) where the deal lacks it, else 0.
+    missing = [
+        case((f[f"has_{i}"] == 1, 0), (f.enterprise == 1, enterprise[r]), else_=standard[r])
+        for i, r in enumerate(roles)
+    ]
+    open_deals = conn.execute(select(func.count()).select_from(with_account).where(_is_open())).scalar_one()
+    lacking = conn.execute(
+        select(f.amount, *missing).where(or_(*[m > 0 for m in missing], false())).order_by(f.id)
+    ).all()
+    per_role = [sum(row[1 + i] for row in lacking) for i in range(len(roles))]
+    return CommitteeCounts(
+        open_deals=int(open_deals),
+        covered=int(open_deals) - len(lacking),
+        missing=tuple(zip(roles, per_role, strict=True)),
+        uncovered_amounts=tuple(a or 0.0 for a, *_ in lacking),
+    )
+
+
+def bookings(conn: Connection, window: tuple[datetime, datetime]) -> Bookings:
+    """Signed-and-booked deals booked in the window, paying accounts, and first bookings, counted in SQL."""
+    sql = Dialect(conn)
+    o = opportunities.c
+    won = _is_won()
+    booked = and_(won, _within_exact(sql, o.booked_at, window))
+    paying = conn.execute(select(func.count(func.distinct(o.account_id))).where(booked)).scalar_one()
+    first = (
+        select(o.account_id, func.min(o.booked_at).label("at")).where(won).group_by(o.account_id).subquery()
+    )
+    new, customers = conn.execute(
+        select(
+            func.coalesce(func.sum(case((_within_exact(sql, first.c.at, window), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((_within_exact(sql, first.c.at, (None, window[1])), 1), else_=0)), 0),
+        )
+    ).one()
+    # Churned after the first booking: compared as datetimes (two stored columns may differ in form).
+    churn = conn.execute(
+        select(type_coerce(first.c.at, String), type_coerce(accounts.c.churned_at, String))
+        .select_from(first.join(accounts, accounts.c.id == first.c.account_id))
+        .where(_within_exact(sql, accounts.c.churned_at, window))
+    ).all()
+    churned = 0
+    for f_at, c_at in churn:
+        first_at, churned_at = from_db(f_at), from_db(c_at)
+        churned += first_at is not None and churned_at is not None and first_at < churned_at
+    return Bookings(
+        amounts=_amounts(conn, select(o.amount).where(booked).order_by(o.id)),
+        paying_accounts=int(paying),
+        new_customer_accounts=int(new),
+        customer_accounts=int(customers),
+        churned_accounts=churned,
+    )
 
 
 def churned_accounts(conn: Connection) -> dict[int, datetime]:
