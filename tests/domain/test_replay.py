@@ -12,8 +12,8 @@ from leadledger.domain.records import Event, Evidence, Opportunity, StageChange
 from leadledger.domain.replay.compare import FunnelTally, same_entries
 from leadledger.domain.replay.engine import ContactReplay, ReplaySetup, replay_contact
 from leadledger.domain.replay.history import ContactHistory, DatedOpportunity, EventsNeeded, evidence_as_of
-from leadledger.domain.replay.rules import map_stage
-from leadledger.domain.scoring import fit_values, score_fit
+from leadledger.domain.replay.rules import ScoreClock, map_stage, score_ceiling
+from leadledger.domain.scoring import fit_values, score_contact, score_fit
 from tests.builders import T0, account, contact
 
 DAY = timedelta(days=1)
@@ -140,3 +140,29 @@ def test_the_tally_counts_skipped_stages_as_passed_and_converts_step_by_step(
     assert f.days_to_flag_median == 11.0
     assert f.load_by_rep == {"ava": 1}
     assert (f.won_accounts, f.won_accounts_flagged, f.days_flagged_before_win_median) == (1, 1, 30.0)
+
+
+def test_the_score_clock_agrees_with_the_scorer_over_years_and_tiny_half_lives(lead_first: Policy) -> None:
+    kinds = ("demo_request", "pricing_page_view", "email_open", "unsubscribe", "webinar_attended")
+    times = [T0 + timedelta(days=i * 37 % 900, hours=i) for i in range(40)]
+    events = sorted((Event(id=f"e{i}", contact_id=1, type=kinds[i % len(kinds)], occurred_at=t)
+                     for i, t in enumerate(times)), key=lambda e: e.occurred_at)
+    for half_life in (45.0, 0.5):  # 0.5 days over ~900 days: the clock must rebase its weights
+        scoring = replace(lead_first.scoring, half_life_days=half_life)
+        fit = score_fit(fit_values(contact(), account()), scoring)[0]
+        clock = ScoreClock.start(scoring, fit)
+        for i, e in enumerate(events):
+            clock.add(e.type, e.occurred_at)
+            at = e.occurred_at + timedelta(days=3)
+            ref = score_contact(contact(), account(), events[: i + 1], scoring, at).total
+            assert clock.total(at) == pytest.approx(ref, abs=1e-9)
+            assert clock.total(at) <= score_ceiling(scoring, fit, events[: i + 1]) + 1e-9
+
+
+def test_a_threshold_out_of_reach_needs_no_walk_through_the_events(policies: dict[str, Policy]) -> None:
+    h = _history(policies["60"])
+    fit = score_fit(fit_values(h.contact, h.account), policies["500"].scoring)[0]
+    assert score_ceiling(policies["500"].scoring, fit, h.events) < policies["500"].scoring.mql_threshold
+    assert score_ceiling(policies["40"].scoring, fit, h.events) >= policies["40"].scoring.mql_threshold
+    setup = ReplaySetup(policies["500"], {"t60": policies["60"]})
+    assert replay_contact(h, setup, E2 + 30 * DAY, fit=fit) == replay_contact(h, setup, E2 + 30 * DAY)

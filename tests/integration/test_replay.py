@@ -75,3 +75,13 @@ def test_replay_json_is_byte_identical_run_to_run(tmp_path: Path, monkeypatch: p
     assert csv.exit_code == 0 and csv.stdout.splitlines()[0] == "metric,baseline,replayed"
     bad = runner.invoke(app, ["replay", "--policy", str(tmp_path / "missing.yaml")])
     assert bad.exit_code != 0 and "missing.yaml" in bad.output
+
+
+def test_the_replay_does_not_depend_on_chunks_or_worker_processes(demo: Engine) -> None:
+    policy = load_replay_policy(str(THRESHOLD_80))
+    one = replay_report(demo, policy, workers=1)
+    steps: list[tuple[int, int]] = []
+    split = replay_report(demo, policy, workers=2, chunk_size=97, progress=lambda i, n: steps.append((i, n)))
+    assert len(steps) > 2 and steps[-1][0] == steps[-1][1]  # many chunks, every one reported
+    assert split.to_dict() == one.to_dict()
+    assert split.newly_flagged > 0 and split.baseline_matches_ledger

@@ -84,6 +84,8 @@ def replay(
     end: str = typer.Option(None, "--to", help="Replay history up to this date (default: all of it)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV (metric, baseline, replayed)."),
+    workers: int = typer.Option(0, "--workers", min=0,
+                                help="Processes replaying contacts in parallel (default 0: one per core)."),
 ) -> None:
     """Re-run the recorded history under another policy, without touching the ledger; funnels side by side."""
     from leadledger.services.replay import load_replay_policy, replay_report
@@ -93,7 +95,8 @@ def replay(
         base = load_replay_policy(baseline) if baseline else None
         with progress_bar(not (as_json or as_csv)) as tick:
             report = replay_report(state.engine(), other, baseline=base, start=_date(start, "--from"),
-                                   end=_date(end, "--to"), progress=lambda d, t: tick("replaying", d, t))
+                                   end=_date(end, "--to"), progress=lambda d, t: tick("replaying", d, t),
+                                   workers=workers or None)
     if as_json:
         print_json(report.to_dict())
         return

@@ -104,7 +104,8 @@ events = Table(
     Column("occurred_at", DateTime, nullable=False),
     Column("two_way", Boolean, nullable=False),
     Column("properties", Text),
-    Index("ix_events_contact_id", "contact_id", "occurred_at"),
+    # Covering: a range of contacts' events in time order is one index scan (replay, timelines).
+    Index("ix_events_contact_id", "contact_id", "occurred_at", "seq", "type", "two_way"),
 )
 # Replies, calls and meetings only (a few % of events): the first touch after an SLA stage entry is
 # one lookup. The condition is spelled as the queries spell it, so SQLite can use the index, and

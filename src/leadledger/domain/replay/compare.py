@@ -88,14 +88,36 @@ class FunnelTally:
     absorbed: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
     automatic: Counter[str] = field(default_factory=Counter)
+    flag: str = ""
+    handoff: str = ""
 
     def __post_init__(self) -> None:
         self.orders.update({s.name: i for i, s in enumerate(self.policy.main_stages)})
+        self.flag, self.handoff = flag_stage(self.policy), handoff_stage(self.policy)
 
     def flags(self, replay: ContactReplay) -> bool:
         """Whether the replay ever flagged the contact (reached the flag stage or beyond)."""
-        at_least = self.orders.get(flag_stage(self.policy), 0)
+        at_least = self.orders.get(self.flag, 0)
         return any(self.orders.get(c.to_stage, -1) >= at_least for c in replay.changes)
+
+    def merge(self, other: FunnelTally) -> None:
+        """Add another tally of the same policy over other contacts (a chunk counted elsewhere)."""
+        self.reached.update(other.reached)
+        self.flagged_by_month.update(other.flagged_by_month)
+        self.to_flag.update(other.to_flag)
+        self.load.update(other.load)
+        self.dropped.update(other.dropped)
+        self.automatic.update(other.automatic)
+        for account, at in other.first_flag.items():
+            if account not in self.first_flag or at < self.first_flag[account]:
+                self.first_flag[account] = at
+        for account, at in other.won.items():
+            self.won[account] = min(at, self.won.get(account, at))
+        self.contacts += other.contacts
+        self.entries += other.entries
+        self.kept += other.kept
+        self.shifted += other.shifted
+        self.absorbed += other.absorbed
 
     def add(
         self,
@@ -106,8 +128,7 @@ class FunnelTally:
         won_booked_at: datetime | None,
     ) -> None:
         """Count one contact's replayed ledger."""
-        p = self.policy
-        flag, handoff = flag_stage(p), handoff_stage(p)
+        flag, handoff = self.flag, self.handoff
         flag_order = self.orders.get(flag, 0)
         created = replay.changes[0].at
         furthest, flagged_at = 0, None

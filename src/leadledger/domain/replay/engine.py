@@ -16,12 +16,13 @@ Replaying the policy that recorded the history therefore gives back the stored l
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from leadledger.domain.policy import Policy
-from leadledger.domain.records import StageChange
+from leadledger.domain.policy import Policy, Scoring
+from leadledger.domain.records import Event, StageChange
 from leadledger.domain.replay.history import ContactHistory, facts_at
 from leadledger.domain.replay.rules import (
     ScoreClock,
@@ -30,6 +31,7 @@ from leadledger.domain.replay.rules import (
     same_judgement,
     same_promotion,
     same_trial,
+    score_ceiling,
 )
 from leadledger.domain.scoring import fit_values, score_contact, score_fit
 from leadledger.domain.transitions import Approved, decide_transition
@@ -297,6 +299,36 @@ def _relevant(w: _Walk, derive: set[str]) -> set[str]:
     return out
 
 
+def _reachable(w: _Walk, derive: set[str]) -> set[str]:
+    """Drop the score promotion when even every event undecayed could not reach the threshold."""
+    scoring = w.policy.scoring
+    if "promotion" in derive and score_ceiling(scoring, w.fit, w.h.events) < scoring.mql_threshold - 1e-6:
+        return derive - {"promotion"}
+    return derive
+
+
+def _hot_moments(events: Sequence[Event], scoring: Scoring, fit: float, since: datetime) -> list[datetime]:
+    """The event moments from `since` on at which the score reaches the threshold (or nearly).
+
+    Counted on a clock of its own, event by event like the walk's, so the totals are the same floats.
+    """
+    clock = ScoreClock.start(scoring, fit)
+    near = scoring.mql_threshold - 1e-6  # `_Walk.score` settles totals this close to the threshold
+    out: list[datetime] = []
+    last = len(events) - 1
+    for i, e in enumerate(events):
+        clock.add(e.type, e.occurred_at)
+        at = e.occurred_at
+        if (i == last or events[i + 1].occurred_at != at) and at >= since and clock.total(at) >= near:
+            out.append(at)
+    return out
+
+
+def contact_fit(h: ContactHistory, policy: Policy) -> float:
+    """The contact's fit points under `policy` (fit never changes over a history)."""
+    return score_fit(fit_values(h.contact, h.account), policy.scoring)[0]
+
+
 def _start_stage(first: StageChange, setup: ReplaySetup) -> str:
     """Where the record starts: the policy's first stage, or the label it was imported with."""
     p = setup.policy
@@ -305,12 +337,17 @@ def _start_stage(first: StageChange, setup: ReplaySetup) -> str:
     return p.first_stage.name
 
 
-def replay_contact(h: ContactHistory, setup: ReplaySetup, until: datetime) -> ContactReplay:
-    """Replay one contact's recorded history under `setup.policy`, up to `until`."""
+def replay_contact(
+    h: ContactHistory, setup: ReplaySetup, until: datetime, *, fit: float | None = None
+) -> ContactReplay:
+    """Replay one contact's recorded history under `setup.policy`, up to `until`.
+
+    `fit` is the contact's `contact_fit` under the policy, when the caller already has it.
+    """
     p = setup.policy
     first = h.ledger[0]
     rec = setup.recorder(first)
-    fit = score_fit(fit_values(h.contact, h.account), p.scoring)[0]
+    fit = contact_fit(h, p) if fit is None else fit
     translate = rec is None or rec.framework != p.framework
     w = _Walk(h, setup, fit, translate, _start_stage(first, setup), first.at)
     w.changes.append(replace(first, to_stage=w.stage, policy_version=p.version))
@@ -318,6 +355,7 @@ def replay_contact(h: ContactHistory, setup: ReplaySetup, until: datetime) -> Co
     derive = _relevant(w, derive)
     if derive:
         h.need_events()
+        derive = _reachable(w, derive)
     clock = ScoreClock.start(p.scoring, fit)
     events = h.events
     i_event = 0
@@ -325,10 +363,14 @@ def replay_contact(h: ContactHistory, setup: ReplaySetup, until: datetime) -> Co
         clock.add(events[i_event].type, events[i_event].occurred_at)
         i_event += 1
     last_activity = events[i_event - 1].occurred_at if i_event else None
+    # With only the score promotion to re-derive, an event matters only at a moment when the score
+    # could reach the threshold: the walk jumps between those moments instead of visiting each event.
+    hot = _hot_moments(events, p.scoring, fit, first.at) if derive == {"promotion"} else None
     i_timed = 0
     retry: datetime | None = None  # a refused early decision waits for its recorded moment
     recheck: datetime | None = None
     floor = first.at  # the replay never goes back in time
+    stepped = False  # every event up to `floor` has been taken in once a step was made there
     while True:
         head = decisions[0] if decisions else None
         if head is not None and head.source != w.stage:
@@ -341,28 +383,30 @@ def replay_contact(h: ContactHistory, setup: ReplaySetup, until: datetime) -> Co
         due = _due(w, head) if head is not None else None
         if due is not None:
             due = max(retry or due, floor)
-        t_event = events[i_event].occurred_at if i_event < len(events) and derive else None
+        if hot is not None:
+            j = bisect_right(hot, floor) if stepped else 0
+            t_event = hot[j] if j < len(hot) and _promotable(w) else None
+        else:
+            t_event = events[i_event].occurred_at if i_event < len(events) and derive else None
         t_timed = timed[i_timed].at if i_timed < len(timed) else None
         t_dorm = _dormant_at(w, last_activity, until) if "dormancy" in derive else None
         options = [t for t in (t_event, t_timed, due, recheck, t_dorm) if t is not None and t < until]
         if not options:
             break
         now = floor = min(options)
+        stepped = True
         before = (w.stage, w.entered)
-        if now == t_event:
-            while i_event < len(events) and events[i_event].occurred_at == now:  # every event of the moment
-                clock.add(events[i_event].type, now)
+        if now in (t_event, due, recheck):  # the score as of `now`: every event up to it counted
+            while i_event < len(events) and events[i_event].occurred_at <= now:
+                clock.add(events[i_event].type, events[i_event].occurred_at)
+                last_activity = events[i_event].occurred_at
                 i_event += 1
-            last_activity = now
+        if now == t_event:
             _try_rules(w, now, clock, derive)
         elif now == t_timed:
             _apply_timed(w, timed[i_timed])
             i_timed += 1
         elif now == due and head is not None:
-            while i_event < len(events) and events[i_event].occurred_at <= now:  # the score as of `due`
-                clock.add(events[i_event].type, events[i_event].occurred_at)
-                last_activity = events[i_event].occurred_at
-                i_event += 1
             if _decide(w, head, now, clock):
                 decisions.pop(0)
                 retry = None

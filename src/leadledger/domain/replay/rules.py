@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from leadledger.domain.policy import Policy, Scoring
-from leadledger.domain.scoring import decay_factor, signal_points
+from leadledger.domain.records import Event
+from leadledger.domain.scoring import SECONDS_PER_DAY, signal_points
 
 AUTO_ACTORS = {"rule:score": "promotion", "rule:trial": "trial", "rule:dormancy": "dormancy"}
 
@@ -78,32 +81,60 @@ def same_judgement(a: Policy, b: Policy, stage_a: str, stage_b: str) -> bool:
     )
 
 
+REBASE_HALF_LIVES = 500.0  # 2**500 is far from float overflow; rebasing keeps the weights finite
+
+
 @dataclass(slots=True)
 class ScoreClock:
-    """A contact's behaviour score kept up to date event by event (decayed counts per type)."""
+    """A contact's behaviour score kept up to date event by event.
+
+    Each event type's decayed count is kept as a sum of weights 2**(age / half-life) relative to
+    one anchor moment, so counting an event or reading the total takes one power, not one per type.
+    """
 
     scoring: Scoring
     fit: float
-    counts: dict[str, tuple[float, datetime]]
+    weights: dict[str, float]
+    anchor: datetime | None = None
+    per_second: float = 0.0  # half-lives per second
+    terms: tuple[tuple[str, float, float | None], ...] = ()  # the signals, unpacked once
 
     @classmethod
     def start(cls, scoring: Scoring, fit: float) -> ScoreClock:
         """A clock with no events yet."""
-        return cls(scoring, fit, {})
+        terms = tuple((s.event_type, s.points, s.cap) for s in scoring.signals)
+        return cls(scoring, fit, {}, None, 1.0 / (scoring.half_life_days * SECONDS_PER_DAY), terms)
 
     def add(self, event_type: str, at: datetime) -> None:
         """Count one event at `at` (events arrive in time order)."""
-        count, since = self.counts.get(event_type, (0.0, at))
-        self.counts[event_type] = (count * self._decay(at, since) + 1.0, at)
-
-    def _decay(self, at: datetime, since: datetime) -> float:
-        return decay_factor((at - since).total_seconds(), self.scoring.half_life_days)
+        if self.anchor is None:
+            self.anchor = at
+        exponent = (at - self.anchor).total_seconds() * self.per_second
+        if exponent > REBASE_HALF_LIVES:
+            shrink = 2.0 ** -exponent
+            self.weights = {k: w * shrink for k, w in self.weights.items()}
+            self.anchor, exponent = at, 0.0
+        self.weights[event_type] = self.weights.get(event_type, 0.0) + 2.0**exponent
 
     def total(self, at: datetime) -> float:
-        """Fit plus decayed, capped behaviour as of `at`."""
+        """Fit plus decayed, capped behaviour as of `at` (`signal_points`, inlined: it runs per event)."""
         total = self.fit
-        for s in self.scoring.signals:
-            seen = self.counts.get(s.event_type)
-            if seen is not None:
-                total += signal_points(s, seen[0] * self._decay(at, seen[1]))
+        if self.anchor is None:
+            return total
+        decay = 2.0 ** -((at - self.anchor).total_seconds() * self.per_second)
+        weights = self.weights
+        for event_type, points, cap in self.terms:
+            weight = weights.get(event_type)
+            if weight is not None:
+                raw = points * (weight * decay)
+                if cap is not None:
+                    raw = min(raw, cap) if points >= 0 else max(raw, -cap)
+                total += raw
         return total
+
+
+def score_ceiling(scoring: Scoring, fit: float, events: Sequence[Event]) -> float:
+    """The highest score `events` could ever give: every event undecayed, positive signals only."""
+    counts = Counter(e.type for e in events)
+    return fit + sum(signal_points(s, counts[s.event_type]) for s in scoring.signals
+                     if s.points > 0 and s.event_type in counts)
