@@ -111,7 +111,7 @@ events = Table(
 # one lookup. The condition is spelled as the queries spell it, so SQLite can use the index, and
 # two_way is a column too, so SQLite need not read the row to check it.
 _TWO_WAY = events.c.two_way.is_(True)
-Index("ix_events_two_way", "contact_id", "occurred_at", "two_way",
+Index("ix_events_two_way", events.c.contact_id, events.c.occurred_at, events.c.two_way,
       sqlite_where=_TWO_WAY, postgresql_where=_TWO_WAY)
 
 # Per-contact running aggregates, maintained as events arrive, so that a full rescore reads one
