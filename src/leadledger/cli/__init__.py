@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from leadledger.cli import audit, data, policy, records, replay, report, reports
+from leadledger.cli import audit, data, policy, records, replay, report, reports, train
 from leadledger.cli.common import state
 
 app = typer.Typer(
@@ -34,6 +34,7 @@ reports.register(app)
 audit.register(app)
 replay.register(app)
 report.register(app)
+train.register(app)
 app.add_typer(policy.app, name="policy")
 
 

@@ -1,0 +1,74 @@
+"""`leadledger train --csv`: tables, --json, --html, and clear errors (exit 1 or 2)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from leadledger.cli import app
+from tests.training.synthetic import write_leads
+
+runner = CliRunner()
+QUICK = ["--folds", "2", "--repeats", "1", "--min-per-outcome", "50"]
+
+
+@pytest.fixture(scope="module")
+def leads(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return write_leads(tmp_path_factory.mktemp("cli"), n=400)
+
+
+def test_prints_the_comparison_and_writes_the_html(leads: tuple[Path, Path], tmp_path: Path) -> None:
+    data, mapping = leads
+    page = tmp_path / "report.html"
+    result = runner.invoke(app, ["train", "--csv", str(data), "--mapping", str(mapping), "--html", str(page),
+                                 *QUICK])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "400 leads" in out and "Left out as leaky: Sales Note" in out
+    assert "2 stratified folds × 1 repeat" in out
+    for name in ("product", "logistic", "naive Bayes", "ROC AUC", "ECE", "lift top 10%", "capture 20%"):
+        assert name in out
+    assert "Example leads, explained" in out and f"Wrote {page}" in out
+    html = page.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    assert html.count("<svg") == 3  # calibration, lift, capture
+    assert "Calibration: predicted vs observed" in html
+    assert "<script" not in html and "https://" not in html  # self-contained
+
+
+def test_json_has_every_model_with_mean_and_spread(leads: tuple[Path, Path]) -> None:
+    data, mapping = leads
+    result = runner.invoke(app, ["train", "--csv", str(data), "--mapping", str(mapping), "--json", *QUICK])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [m["key"] for m in report["models"]] == ["product", "logistic", "naive_bayes"]
+    auc = report["models"][0]["metrics"]["roc_auc"]
+    assert auc["folds"] == 2 and auc["low"] <= auc["mean"] <= auc["high"]
+    assert len(report["models"][0]["calibration"]) == 10
+    assert report["product"]["examples"][0]["line"] >= 2
+
+
+def test_leaky_columns_warn(leads: tuple[Path, Path]) -> None:
+    data, mapping = leads
+    result = runner.invoke(app, ["train", "--csv", str(data), "--mapping", str(mapping), "--include-leaky",
+                                 *QUICK])
+    assert result.exit_code == 0, result.output
+    assert "warning: Sales Note alone predicts the outcome almost perfectly" in result.output
+    assert "Leaky columns included: Sales Note" in result.output
+
+
+def test_errors_are_one_clear_line(leads: tuple[Path, Path], tmp_path: Path) -> None:
+    data, mapping = leads
+    refused = runner.invoke(app, ["train", "--csv", str(data), "--mapping", str(mapping)])
+    assert refused.exit_code == 1
+    assert "too little history" in refused.output and "Traceback" not in refused.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(mapping.read_text().replace("Visits: numeric", "Visits: count"))
+    invalid = runner.invoke(app, ["train", "--csv", str(data), "--mapping", str(bad), *QUICK])
+    assert invalid.exit_code == 1
+    assert f"{bad}, line 10: features.Visits" in invalid.output
+    missing = runner.invoke(app, ["train", "--mapping", str(mapping)])
+    assert missing.exit_code == 2 and "--csv" in missing.output
