@@ -56,6 +56,7 @@ def test_replays_of_the_demo_agree_with_the_ledger_and_differ_explainably(demo: 
     assert p.stages[0].reached == other.baseline.stages[0].reached  # every contact starts somewhere
     assert p.decisions_absorbed > 0  # MQL and SAL are all prospects there
     assert p.automatic_moves.get("rule:score→mql", 0) == 0  # no score promotion in prospect-first
+    assert p.handoff_stage == "prospect" and sum(p.load_by_rep.values()) >= p.contacts  # sales' from day one
     assert all(reason and n > 0 for reason, n in p.decisions_dropped.items())
 
 

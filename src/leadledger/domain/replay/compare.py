@@ -23,7 +23,7 @@ def flag_stage(policy: Policy) -> str:
 
 
 def handoff_stage(policy: Policy) -> str:
-    """The first main stage sales owns: where the reps' load is counted."""
+    """The first main stage sales owns: where the reps' load is counted (creation there counts too)."""
     return next((s.name for s in policy.main_stages if s.owner_team == "sales"), policy.first_stage.name)
 
 
@@ -90,10 +90,12 @@ class FunnelTally:
     automatic: Counter[str] = field(default_factory=Counter)
     flag: str = ""
     handoff: str = ""
+    first: str = ""
 
     def __post_init__(self) -> None:
         self.orders.update({s.name: i for i, s in enumerate(self.policy.main_stages)})
         self.flag, self.handoff = flag_stage(self.policy), handoff_stage(self.policy)
+        self.first = self.policy.first_stage.name
 
     def flags(self, replay: ContactReplay) -> bool:
         """Whether the replay ever flagged the contact (reached the flag stage or beyond)."""
@@ -140,7 +142,8 @@ class FunnelTally:
                     flagged_at = c.at
             if c.to_stage == flag:
                 self.flagged_by_month[c.at.strftime("%Y-%m")] += 1
-            if c.to_stage == handoff and c.from_stage is not None:
+            # a policy whose first stage is sales' (Prospect-First) hands every record over at creation
+            if c.to_stage == handoff and (c.from_stage is not None or handoff == self.first):
                 self.load[owner or "(no owner)"] += 1
             if c.actor.startswith("rule:") and c.from_stage is not None:
                 self.automatic[f"{c.actor}→{c.to_stage}"] += 1
