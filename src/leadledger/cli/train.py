@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from leadledger.cli.common import err, out, print_json, progress_bar, table, user_errors
+from leadledger.cli.common import err, out, print_json, progress_bar, state, table, user_errors
 
 if TYPE_CHECKING:
     from leadledger.domain.predict.metrics import Spread
-    from leadledger.services.training.run import TrainingReport
+    from leadledger.services.training.ledger import LedgerOutcome
+    from leadledger.services.training.run import TrainingOptions, TrainingReport
 
 SHORT_NAMES = {"product": "product", "logistic": "logistic", "naive_bayes": "naive Bayes"}
 RANKING = (("roc_auc", "ROC AUC"), ("pr_auc", "PR AUC"), ("brier", "Brier"), ("ece", "ECE"))
@@ -20,7 +21,9 @@ TOP = (("lift_10", "lift top 10%"), ("capture_10", "capture 10%"), ("lift_20", "
 
 
 def train(
-    csv: Path = typer.Option(None, "--csv", dir_okay=False, help="Leads CSV with an outcome column."),
+    csv: Path = typer.Option(
+        None, "--csv", dir_okay=False, help="Leads CSV with an outcome column (default: the ledger)."
+    ),
     mapping: str = typer.Option(
         None, "--mapping", help="Training mapping: a built-in name (x-education) or a YAML file."
     ),
@@ -39,26 +42,40 @@ def train(
     ),
     threads: int = typer.Option(1, "--threads", min=1, help="CPU threads for model fitting."),
     seed: int = typer.Option(0, "--seed", help="Seed for the folds and the models."),
+    outcome: str = typer.Option(
+        None, "--outcome", help="Without --csv: the stage that counts as converted (default: customer)."
+    ),
+    decision_days: int = typer.Option(
+        30, "--decision-days", min=0, help="Without --csv: judge each lead this many days after creation."
+    ),
+    horizon_days: int = typer.Option(
+        180, "--horizon-days", min=1, help="Without --csv: converted if it reached the outcome within this."
+    ),
 ) -> None:
-    """Train and cross-validate a conversion model; compare it with logistic and naive-Bayes baselines."""
+    """Train and cross-validate a conversion model; compare it with logistic and naive-Bayes baselines.
+
+    With --csv, from a leads file and its mapping (no database); without, from the ledger's own leads,
+    each as known at its decision time.
+    """
     from leadledger.services.training.evaluation import Split
+    from leadledger.services.training.ledger import LedgerOutcome
     from leadledger.services.training.run import TrainingOptions, train_csv
 
-    if csv is None or mapping is None:
-        raise typer.BadParameter(
-            "give --csv FILE and --mapping MAP (training from the ledger itself is not available yet)",
-            param_hint="'--csv'",
-        )
-    if not csv.is_file():
-        raise typer.BadParameter(f"no such file: {csv}", param_hint="'--csv'")
     if split not in {s.value for s in Split}:
         raise typer.BadParameter("use stratified or time", param_hint="'--split'")
     if html is not None and not html.parent.is_dir():
         raise typer.BadParameter(f"folder {html.parent} does not exist", param_hint="'--html'")
     options = TrainingOptions(split=Split(split), folds=folds, repeats=repeats, seed=seed, threads=threads,
                               minimum_per_outcome=min_per_outcome)
-    with user_errors(), progress_bar(not as_json) as progress:
-        report, _ = train_csv(csv, mapping, options, include_leaky=include_leaky, progress=progress)
+    if csv is None:
+        report = _from_ledger(options, LedgerOutcome(outcome, decision_days, horizon_days), as_json)
+    else:
+        if mapping is None:
+            raise typer.BadParameter("give --mapping NAME|FILE with --csv", param_hint="'--mapping'")
+        if not csv.is_file():
+            raise typer.BadParameter(f"no such file: {csv}", param_hint="'--csv'")
+        with user_errors(), progress_bar(not as_json) as progress:
+            report, _ = train_csv(csv, mapping, options, include_leaky=include_leaky, progress=progress)
     if html is not None:
         from leadledger.web.training import render_training_report
 
@@ -69,6 +86,20 @@ def train(
     _print(report)
     if html is not None:
         out.print(f"Wrote {html}.", highlight=False)
+
+
+def _from_ledger(options: TrainingOptions, outcome: LedgerOutcome, quiet: bool) -> TrainingReport:
+    """Train on the ledger; says how many leads were left out and why."""
+    from leadledger.services.training.run import train_ledger
+    from leadledger.store.db import utcnow
+
+    with user_errors(), progress_bar(not quiet) as progress:
+        report, _, found = train_ledger(state.engine(), outcome, options, utcnow(), progress=progress)
+    if not quiet:
+        err.print(f"Left out: {found.already_converted:,} lead(s) already converted at their decision "
+                  f"time, {found.too_recent:,} too recent for the {outcome.horizon_days}-day horizon.",
+                  highlight=False)
+    return report
 
 
 def _print(r: TrainingReport) -> None:
@@ -110,7 +141,7 @@ def _print(r: TrainingReport) -> None:
         e = x.explanation
         up = "; ".join(f.words() for f in e.up) or "—"
         down = "; ".join(f.words() for f in e.down) or "—"
-        out.print(f"  line {x.line} ({'converted' if x.converted else 'not converted'}): "
+        out.print(f"  {r.row_label} {x.line} ({'converted' if x.converted else 'not converted'}): "
                   f"{e.probability:.0%}; up: {up}; down: {down}", highlight=False)
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leadledger.domain.predict.explain import Explanation
 from leadledger.domain.predict.features import as_category
@@ -25,6 +26,11 @@ from leadledger.services.training.evaluation import (
 from leadledger.services.training.mapping import TrainingMapping
 from leadledger.services.training.models import MODELS, ModelKind, ProductModel, fit_product, number_edges
 from leadledger.services.training.table import LeadTable
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from leadledger.services.training.ledger import LedgerOutcome, LedgerSet
 
 EXAMPLES = 3
 
@@ -79,6 +85,7 @@ class TrainingReport:
     examples: tuple[ExampleLead, ...]
     rounds: int
     seconds: float
+    row_label: str = "line"  # what an example's `line` is: a CSV line or a contact id
 
     @property
     def negatives(self) -> int:
@@ -105,8 +112,8 @@ class TrainingReport:
                 "rounds": self.rounds,
                 "importance": [{"feature": f, "mean_effect": e} for f, e in self.importance],
                 "examples": [
-                    {"line": x.line, "converted": x.converted, "probability": x.explanation.probability,
-                     "up": [f.words() for f in x.explanation.up],
+                    {self.row_label: x.line, "converted": x.converted,
+                     "probability": x.explanation.probability, "up": [f.words() for f in x.explanation.up],
                      "down": [f.words() for f in x.explanation.down]}
                     for x in self.examples
                 ],
@@ -189,7 +196,7 @@ def train_table(
         calibration={r.key: r.calibration(table.outcomes) for r in results},
         gains={r.key: r.gains(table.outcomes) for r in results},
         importance=tuple(importance), examples=tuple(examples), rounds=model.rounds,
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - started, row_label=table.row_label,
     )
     return report, model
 
@@ -205,3 +212,15 @@ def train_csv(
     mapping = load_training_mapping(mapping_spec)
     table = read_lead_table(csv, mapping, include_leaky=include_leaky)
     return train_table(table, mapping, options, leaky_included=include_leaky, progress=progress)
+
+
+def train_ledger(
+    engine: Engine, outcome: LedgerOutcome, options: TrainingOptions, as_of: datetime,
+    progress: Callable[[str, int, int], None] = lambda _s, _d, _t: None,
+) -> tuple[TrainingReport, ProductModel, LedgerSet]:
+    """Train and evaluate on the ledger's own leads, each as of its decision time."""
+    from leadledger.services.training.ledger import ledger_table
+
+    found = ledger_table(engine, outcome, as_of)
+    report, model = train_table(found.table, found.mapping, options, progress=progress)
+    return report, model, found

@@ -31,9 +31,10 @@ class LeadTable:
     features: tuple[FeatureSpec, ...]
     columns: dict[str, list[str | None]]
     outcomes: list[bool]
-    lines: list[int]  # physical line in the file, for pointing at a lead
+    lines: list[int]  # physical line in the file (or contact id), for pointing at a lead
     order: list[int] | None  # each lead's position in time order (0 = oldest), when the mapping has one
     skipped: int = 0  # rows without an outcome
+    row_label: str = "line"  # what `lines` holds, as shown to people
 
     def __len__(self) -> int:
         return len(self.outcomes)
@@ -49,7 +50,7 @@ class LeadTable:
             source=self.source, features=self.features,
             columns={k: [v[i] for i in rows] for k, v in self.columns.items()},
             outcomes=[self.outcomes[i] for i in rows], lines=[self.lines[i] for i in rows],
-            order=None if self.order is None else [self.order[i] for i in rows],
+            order=None if self.order is None else [self.order[i] for i in rows], row_label=self.row_label,
         )
 
 
