@@ -70,5 +70,7 @@ def test_errors_are_one_clear_line(leads: tuple[Path, Path], tmp_path: Path) -> 
     invalid = runner.invoke(app, ["train", "--csv", str(data), "--mapping", str(bad), *QUICK])
     assert invalid.exit_code == 1
     assert f"{bad}, line 10: features.Visits" in invalid.output
-    missing = runner.invoke(app, ["train", "--mapping", str(mapping)])
-    assert missing.exit_code == 2 and "--csv" in missing.output
+    no_mapping = runner.invoke(app, ["train", "--csv", str(data)])
+    assert no_mapping.exit_code == 2 and "--mapping" in no_mapping.output
+    no_ledger = runner.invoke(app, ["--db", str(tmp_path / "none.db"), "train"])
+    assert no_ledger.exit_code == 1 and "leadledger init" in no_ledger.output
