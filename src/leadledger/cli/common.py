@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import typer
@@ -104,3 +105,31 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
             bar.update(tasks[step], completed=done, total=total or None)
 
         yield update
+
+
+def parse_date(value: str | None, flag: str) -> datetime | None:
+    """A --from/--to style option as an aware datetime (UTC when no zone is given)."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise LeadledgerError(f"{flag} {value!r} is not a date (YYYY-MM-DD)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def pct(x: float | None) -> str:
+    """A share as a percentage, or a dash when there is none."""
+    return "—" if x is None else f"{x:.1%}"
+
+
+def num(x: float | None, digits: int = 1) -> str:
+    """A number with thousands separators, or a dash when there is none."""
+    return "—" if x is None else f"{x:,.{digits}f}"
+
+
+def write_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """CSV to stdout: a header row, then the rows (None as empty)."""
+    w = csv.writer(sys.stdout, lineterminator="\n")
+    w.writerow(columns)
+    w.writerows([["" if v is None else v for v in r] for r in rows])

@@ -7,8 +7,19 @@ from typing import Any
 
 import typer
 
-from leadledger.cli.common import err, out, print_json, progress_bar, state, table, user_errors
-from leadledger.cli.reports import _date, _num, _pct, _write_csv
+from leadledger.cli.common import (
+    err,
+    num,
+    out,
+    parse_date,
+    pct,
+    print_json,
+    progress_bar,
+    state,
+    table,
+    user_errors,
+    write_csv,
+)
 
 
 def _metric_rows(report: Any) -> list[list[Any]]:
@@ -22,18 +33,18 @@ def _metric_rows(report: Any) -> list[list[Any]]:
         rows.append([f"step {i + 1} reached", f"{sa.stage}: {sa.reached}" if sa else "",
                      f"{sb.stage}: {sb.reached}" if sb else ""])
         if i:
-            rows.append([f"step {i + 1} conversion", _pct(sa.conversion) if sa else "",
-                         _pct(sb.conversion) if sb else ""])
+            rows.append([f"step {i + 1} conversion", pct(sa.conversion) if sa else "",
+                         pct(sb.conversion) if sb else ""])
     rows += [
         ["flag stage", a.flag_stage, b.flag_stage],
         ["flagged (contacts)", _flagged(a), _flagged(b)],
-        ["days to flag, median", _num(a.days_to_flag_median), _num(b.days_to_flag_median)],
-        ["days to flag, p90", _num(a.days_to_flag_p90), _num(b.days_to_flag_p90)],
+        ["days to flag, median", num(a.days_to_flag_median), num(b.days_to_flag_median)],
+        ["days to flag, p90", num(a.days_to_flag_p90), num(b.days_to_flag_p90)],
         ["hand-off stage", a.handoff_stage, b.handoff_stage],
         ["won accounts flagged before the win", f"{a.won_accounts_flagged} of {a.won_accounts}",
          f"{b.won_accounts_flagged} of {b.won_accounts}"],
-        ["days flagged before the win, median", _num(a.days_flagged_before_win_median),
-         _num(b.days_flagged_before_win_median)],
+        ["days flagged before the win, median", num(a.days_flagged_before_win_median),
+         num(b.days_flagged_before_win_median)],
         ["ledger entries", a.entries, b.entries],
         ["decisions kept / shifted / absorbed", f"{a.decisions_kept} / {a.decisions_shifted} / "
          f"{a.decisions_absorbed}", f"{b.decisions_kept} / {b.decisions_shifted} / {b.decisions_absorbed}"],
@@ -94,14 +105,14 @@ def replay(
         other = load_replay_policy(policy)
         base = load_replay_policy(baseline) if baseline else None
         with progress_bar(not (as_json or as_csv)) as tick:
-            report = replay_report(state.engine(), other, baseline=base, start=_date(start, "--from"),
-                                   end=_date(end, "--to"), progress=lambda d, t: tick("replaying", d, t),
+            report = replay_report(state.engine(), other, baseline=base, start=parse_date(start, "--from"),
+                                   end=parse_date(end, "--to"), progress=lambda d, t: tick("replaying", d, t),
                                    workers=workers or None)
     if as_json:
         print_json(report.to_dict())
         return
     if as_csv:
-        _write_csv(["metric", "baseline", "replayed"], _metric_rows(report))
+        write_csv(["metric", "baseline", "replayed"], _metric_rows(report))
         return
     a, b = report.baseline.policy_version, report.replayed.policy_version
     out.print(table("Replay: the same history under two policies", ["metric", a, b], _metric_rows(report)))

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import sys
-from collections.abc import Sequence
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 import typer
 
-from leadledger.cli.common import out, print_json, state, table, user_errors
-from leadledger.errors import LeadledgerError
+from leadledger.cli.common import num, out, parse_date, pct, print_json, state, table, user_errors, write_csv
 from leadledger.store.db import utcnow
 
 
@@ -21,30 +16,6 @@ class View(StrEnum):
 
     cohort = "cohort"
     period = "period"
-
-
-def _date(value: str | None, flag: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise LeadledgerError(f"{flag} {value!r} is not a date (YYYY-MM-DD)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{x:.1%}"
-
-
-def _num(x: float | None, digits: int = 1) -> str:
-    return "—" if x is None else f"{x:,.{digits}f}"
-
-
-def _write_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    w = csv.writer(sys.stdout, lineterminator="\n")
-    w.writerow(columns)
-    w.writerows([["" if v is None else v for v in r] for r in rows])
 
 
 def _funnel_rows(report: Any, view: View) -> tuple[list[str], list[list[Any]]]:
@@ -88,8 +59,8 @@ def funnel(
         report = funnel_report(
             state.engine(),
             utcnow(),
-            start=_date(start, "--from"),
-            end=_date(end, "--to"),
+            start=parse_date(start, "--from"),
+            end=parse_date(end, "--to"),
             gross_margin=gross_margin,
             annual_churn=churn,
         )
@@ -98,7 +69,7 @@ def funnel(
         return
     cols, rows = _funnel_rows(report, by)
     if as_csv:
-        _write_csv(cols, rows)
+        write_csv(cols, rows)
         return
     _print_funnel(report, by)
 
@@ -115,7 +86,7 @@ def _print_funnel(r: Any, by: View) -> None:
     for g in groups:
         label = g.cohort if by is View.cohort else g.month
         cells = [
-            f"{s.contacts:,}" + (f" ({_pct(s.rate_from_previous)})" if k else "")
+            f"{s.contacts:,}" + (f" ({pct(s.rate_from_previous)})" if k else "")
             for k, s in enumerate(g.stages)
         ]
         rows.append([label, *cells])
@@ -127,7 +98,7 @@ def _print_funnel(r: Any, by: View) -> None:
                 "Days from creation to first reaching each stage (all cohorts)",
                 ["stage", "contacts", "median days", "p90 days"],
                 [
-                    (s.stage, s.contacts, _num(s.median_days, 0), _num(s.p90_days, 0))
+                    (s.stage, s.contacts, num(s.median_days, 0), num(s.p90_days, 0))
                     for s in total.stages[1:]
                 ],
             )
@@ -143,21 +114,21 @@ def _print_funnel(r: Any, by: View) -> None:
         table(
             "Benchmarks (flagged beyond ±50 %)",
             ["step", "rate", "benchmark", ""],
-            [(b.name, _pct(b.rate), _pct(b.benchmark), b.flag) for b in r.benchmarks],
+            [(b.name, pct(b.rate), pct(b.benchmark), b.flag) for b in r.benchmarks],
         )
     )
     out.print(
         table(
             "Time in stage (completed stays)",
             ["stage", "stays", "median days", "p90 days"],
-            [(t.stage, t.stays, _num(t.median_days), _num(t.p90_days)) for t in r.time_in_stage],
+            [(t.stage, t.stays, num(t.median_days), num(t.p90_days)) for t in r.time_in_stage],
         )
     )
     for s in r.sla:
         out.print(
-            f"First-touch SLA in {s.stage} ({s.sla_hours:g} h): {_pct(s.compliance)} met — "
+            f"First-touch SLA in {s.stage} ({s.sla_hours:g} h): {pct(s.compliance)} met — "
             f"{s.met:,} on time, {s.late:,} late, {s.missed:,} never touched, {s.pending:,} pending; "
-            f"median {_num(s.median_hours_to_touch, 0)} h to first touch."
+            f"median {num(s.median_hours_to_touch, 0)} h to first touch."
         )
     if r.rejected_mqls:
         out.print(
@@ -165,7 +136,7 @@ def _print_funnel(r: Any, by: View) -> None:
                 "Rejected MQLs: sales feedback",
                 ["reason", "rejections", "share", "sent to"],
                 [
-                    (x.reason, x.rejections, _pct(x.share), ", ".join(x.to_stages))
+                    (x.reason, x.rejections, pct(x.share), ", ".join(x.to_stages))
                     for x in r.rejected_mqls[:10]
                 ],
             )
@@ -178,15 +149,15 @@ def _print_funnel(r: Any, by: View) -> None:
             [
                 ("deals created in window", p.deals_created),
                 ("won / lost / open", f"{p.won:,} / {p.lost:,} / {p.still_open:,}"),
-                ("win rate", _pct(p.win_rate)),
-                ("average won deal", _num(p.average_won_amount, 0)),
+                ("win rate", pct(p.win_rate)),
+                ("average won deal", num(p.average_won_amount, 0)),
                 (
                     "sales cycle, median / mean days",
-                    f"{_num(p.cycle_median_days)} / {_num(p.cycle_mean_days)}",
+                    f"{num(p.cycle_median_days)} / {num(p.cycle_mean_days)}",
                 ),
-                ("open deals now / amount", f"{p.open_deals_now:,} / {_num(p.open_amount_now, 0)}"),
-                ("pipeline velocity per day", _num(p.velocity_per_day, 0)),
-                ("expansion deals won / amount", f"{p.expansion_won:,} / {_num(p.expansion_amount_won, 0)}"),
+                ("open deals now / amount", f"{p.open_deals_now:,} / {num(p.open_amount_now, 0)}"),
+                ("pipeline velocity per day", num(p.velocity_per_day, 0)),
+                ("expansion deals won / amount", f"{p.expansion_won:,} / {num(p.expansion_amount_won, 0)}"),
                 ("open deals with the full buying committee", f"{c.covered:,} of {c.open_deals:,}"),
                 ("most often missing roles", ", ".join(f"{k} ({n})" for k, n in c.missing_roles[:4]) or "—"),
             ],
@@ -196,10 +167,10 @@ def _print_funnel(r: Any, by: View) -> None:
     e = r.economics
     line = "healthy" if e.healthy else "below 3:1" if e.healthy is False else "no spend recorded"
     out.print(
-        f"CAC {_num(e.cac, 0)} ({_num(e.spend, 0)} spend ÷ {e.new_customers:,} new customer accounts) · "
-        f"CLV {_num(e.clv, 0)} (revenue/account {_num(e.annual_revenue_per_account, 0)} × margin "
-        f"{e.gross_margin:.0%} ÷ churn {_pct(e.annual_churn)}{' measured' if e.churn_measured else ''}) · "
-        f"CLV:CAC {_num(e.clv_to_cac)} — {line} (line at 3:1)"
+        f"CAC {num(e.cac, 0)} ({num(e.spend, 0)} spend ÷ {e.new_customers:,} new customer accounts) · "
+        f"CLV {num(e.clv, 0)} (revenue/account {num(e.annual_revenue_per_account, 0)} × margin "
+        f"{e.gross_margin:.0%} ÷ churn {pct(e.annual_churn)}{' measured' if e.churn_measured else ''}) · "
+        f"CLV:CAC {num(e.clv_to_cac)} — {line} (line at 3:1)"
     )
     out.print(f"[dim]{r.policy_version} · {r.seconds:.2f} s[/dim]")
 
@@ -213,11 +184,11 @@ def _print_sources(r: Any) -> None:
                 (
                     s.source,
                     s.leads,
-                    _pct(s.lead_to_prospect),
-                    _pct(s.lead_to_customer),
-                    _num(s.spend, 0),
-                    _num(s.cost_per_lead),
-                    _num(s.cac, 0),
+                    pct(s.lead_to_prospect),
+                    pct(s.lead_to_customer),
+                    num(s.spend, 0),
+                    num(s.cost_per_lead),
+                    num(s.cac, 0),
                 )
                 for s in r.sources
             ],
@@ -235,7 +206,8 @@ def sources(
     from leadledger.services.funnel import funnel_report
 
     with user_errors():
-        report = funnel_report(state.engine(), utcnow(), start=_date(start, "--from"), end=_date(end, "--to"))
+        report = funnel_report(state.engine(), utcnow(), start=parse_date(start, "--from"),
+                               end=parse_date(end, "--to"))
     cols = [
         "source",
         "leads",
@@ -251,7 +223,7 @@ def sources(
     if as_json:
         print_json({"sources": report.to_dict()["sources"], "economics": report.to_dict()["economics"]})
     elif as_csv:
-        _write_csv(cols, [[getattr(s, c) for c in cols] for s in report.sources])
+        write_csv(cols, [[getattr(s, c) for c in cols] for s in report.sources])
     else:
         _print_sources(report)
 
@@ -267,7 +239,7 @@ def forecast(
     from leadledger.services.funnel import forecast_report
 
     with user_errors():
-        result = forecast_report(state.engine(), utcnow(), won_since=_date(won_since, "--won-since"))
+        result = forecast_report(state.engine(), utcnow(), won_since=parse_date(won_since, "--won-since"))
     f = result.report
     cols = ["category", "month", "deals", "amount", "weighted", "amount_lacking_evidence"]
     rows = [[getattr(line, c) for c in cols] for line in f.lines]
@@ -275,20 +247,20 @@ def forecast(
         print_json(result.to_dict())
         return
     if as_csv:
-        _write_csv(cols, rows)
+        write_csv(cols, rows)
         return
     out.print(
         table(
             f"Forecast (won since {result.won_since:%Y-%m-%d}: signed AND booked only)",
             ["category", "close month", "deals", "amount", "weighted", "lacks evidence"],
-            [[c, m, d, _num(a, 0), _num(w, 0), _num(x, 0)] for c, m, d, a, w, x in rows],
+            [[c, m, d, num(a, 0), num(w, 0), num(x, 0)] for c, m, d, a, w, x in rows],
         )
     )
     out.print(
-        f"Open {f.open_deals:,} deals, {_num(f.open_amount, 0)}; weighted {_num(f.weighted_amount, 0)}. "
-        f"Won {f.won_deals:,}, {_num(f.won_amount, 0)}.\n"
-        f"{f.deals_lacking_evidence:,} open deals ({_num(f.amount_lacking_evidence, 0)}, weighted "
-        f"{_num(f.weighted_lacking_evidence, 0)}) lack the qualification evidence their stage requires: "
+        f"Open {f.open_deals:,} deals, {num(f.open_amount, 0)}; weighted {num(f.weighted_amount, 0)}. "
+        f"Won {f.won_deals:,}, {num(f.won_amount, 0)}.\n"
+        f"{f.deals_lacking_evidence:,} open deals ({num(f.amount_lacking_evidence, 0)}, weighted "
+        f"{num(f.weighted_lacking_evidence, 0)}) lack the qualification evidence their stage requires: "
         + (", ".join(f"{k} ({n})" for k, n in f.missing_fields) or "none")
     )
 
