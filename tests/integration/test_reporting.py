@@ -7,7 +7,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, select, update
+import pytest
+from sqlalchemy import Engine, create_engine, select, update
+from sqlalchemy.pool import StaticPool
 
 from leadledger.domain.economics import bookings
 from leadledger.domain.followup import completed_stays, is_rejection, sla_count, stay_bucket
@@ -15,6 +17,7 @@ from leadledger.domain.funnel import count_journeys, journey_of
 from leadledger.domain.pipeline import committee_counts, committee_coverage_from, pipeline_counts
 from leadledger.domain.policy import BuyingCommittee
 from leadledger.domain.records import Contact, StageChange
+from leadledger.services.funnel import funnel_report
 from leadledger.services.importing import import_csv
 from leadledger.store import reporting
 from leadledger.store.db import from_db, to_db
@@ -158,6 +161,41 @@ def test_stays_sla_and_rejections_match_the_reference(engine: Engine) -> None:
     assert sum(want_rej.values()) == 2
 
 
+def test_sla_counts_touched_pending_and_overdue_entries_match_the_reference(engine: Engine) -> None:
+    _build(engine)  # one SAL entry touched 30 h later
+    now = T0 + 100 * DAY
+    hour = timedelta(hours=1)
+    # (email, SAL entry, two-way events): a touch before the entry does not count
+    entries = [
+        ("late@sla.com", now - 49 * hour, [("call", now - 60 * hour)]),
+        ("fresh@sla.com", now - hour, []),
+        ("quick@sla.com", now - 10 * DAY, [("reply", now - 10 * DAY + 90 * timedelta(minutes=1))]),
+        ("slow@sla.com", now - 20 * DAY, [("meeting_held", now - 18 * DAY), ("email_open", now - 20 * DAY)]),
+    ]
+    with engine.begin() as conn:
+        acc = add_account(conn, "sla.com")
+        for email, at, touches in entries:
+            cid = add_contact(conn, email, acc, created_at=at - DAY)
+            conn.execute(
+                stage_changes.insert().values(
+                    contact_id=cid, from_stage="mql", to_stage="sal", at=to_db(at), actor="ava",
+                    reason="accepted", evidence="{}", policy_version="test",
+                )
+            )
+            add_events(conn, cid, touches)
+    with engine.connect() as conn:
+        got = reporting.sla_counts(conn, load_active_policy(conn), now)
+    want = [sla_count("sal", T0 + 37 * DAY, T0 + 37 * DAY + 30 * hour, now, 48)] + [
+        sla_count("sal", at, next((t for k, t in touches if k != "email_open" and t >= at), None), now, 48)
+        for _, at, touches in entries
+    ]
+    assert Counter({(c.stage, c.touch_hours, c.overdue): c.entries for c in got}) == Counter(
+        (c.stage, c.touch_hours, c.overdue) for c in want
+    )
+    cells = {(30, False), (None, True), (None, False), (2, False), (48, False)}
+    assert {(c.touch_hours, c.overdue) for c in want} == cells
+
+
 def test_deals_carry_committee_evidence_and_won_only_when_booked(engine: Engine) -> None:
     with engine.begin() as conn:
         acc = add_account(conn, "big.com", employees=5000)
@@ -274,3 +312,22 @@ def test_spend_import_upserts_by_source_and_month(engine: Engine, tmp_path: Path
     assert rows == {("form_fill", "2026-01"): 1200.0, ("webinar", "2026-02"): 250.5}
     assert [(s.source, s.month) for s in window] == [("webinar", "2026-02")]
     assert from_db("2026-01-01 00:00:00") == T0
+
+
+def test_funnel_report_is_the_same_read_through_one_connection_or_two(
+    demo_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = datetime(2026, 6, 1, 12, 0, 0, 250_000, tzinfo=T0.tzinfo)
+    assert reporting.concurrent_reads(demo_engine) == 2
+    side_by_side = funnel_report(demo_engine, now).to_dict()
+    monkeypatch.setattr(reporting, "concurrent_reads", lambda engine: 1)
+    in_order = funnel_report(demo_engine, now).to_dict()
+    side_by_side.pop("seconds"), in_order.pop("seconds")
+    assert side_by_side == in_order
+
+
+def test_an_in_memory_database_is_read_through_one_connection() -> None:
+    for url in ("sqlite://", "sqlite:///:memory:", "sqlite:///file:x?mode=memory&uri=true"):
+        assert reporting.concurrent_reads(create_engine(url, poolclass=StaticPool)) == 1
+    assert reporting.concurrent_reads(create_engine("sqlite:///some.db")) == 2
+

@@ -10,12 +10,15 @@ two agree on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Engine,
     Integer,
     Select,
     String,
@@ -52,6 +55,43 @@ from leadledger.store.schema import (
     spend,
     stage_changes,
 )
+
+
+def concurrent_reads(engine: Engine) -> int:
+    """How many connections a report may read through at once: two, one for an in-memory database.
+
+    An in-memory SQLite database is private to its connection, so a second one would see nothing.
+    """
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and (
+        url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+    ):
+        return 1
+    return 2
+
+
+MAPPED_BYTES = 1 << 31  # SQLite caps it at its compile-time limit (2 GiB in the usual builds)
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for the reports' reads; on SQLite, it reads the file through a memory map.
+
+    The reports look rows up one by one (a contact per customer entry, a ledger row per rejection):
+    through the map such a lookup costs about a third less than through SQLite's page cache, whose
+    copy of every page a fresh process first has to fill. The setting is put back afterwards.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            yield conn
+            return
+        before = conn.exec_driver_sql("PRAGMA mmap_size").scalar_one()
+        conn.exec_driver_sql(f"PRAGMA mmap_size={MAPPED_BYTES}")
+        try:
+            yield conn
+        finally:
+            conn.exec_driver_sql(f"PRAGMA mmap_size={int(before)}")
+
 
 # ------------------------------------------------------------------ the funnel
 
@@ -150,14 +190,17 @@ def customer_accounts_by_source(conn: Connection, policy: Policy, window: Window
     if customer is None:
         return {}
     sql = Dialect(conn)
-    # From the (few) ledger entries into the customer stage to their contacts, not the other way.
-    reached = select(stage_changes.c.contact_id).where(stage_changes.c.to_stage == customer.name).distinct()
-    r = reached.subquery()
+    # From the (few) ledger entries into the customer stage to their contacts, not the other way; a
+    # contact that entered twice needs no de-duplication, its account is counted once anyway.
     source = func.coalesce(contacts.c.source, "(none)")
     rows = conn.execute(
         select(source, func.count(func.distinct(contacts.c.account_id)))
-        .select_from(r.join(contacts, contacts.c.id == r.c.contact_id))
-        .where(contacts.c.account_id.is_not(None), sql.within(contacts.c.created_at, window))
+        .select_from(stage_changes.join(contacts, contacts.c.id == stage_changes.c.contact_id))
+        .where(
+            stage_changes.c.to_stage == customer.name,
+            contacts.c.account_id.is_not(None),
+            sql.within(contacts.c.created_at, window),
+        )
         .group_by(source)
     )
     return {s: int(n) for s, n in rows}
@@ -182,6 +225,9 @@ def stay_counts(conn: Connection, window: Window = (None, None)) -> list[StayCou
     return [StayCount(stage=s, hours=float(h), stays=n) for s, h, n in rows]
 
 
+PENDING, OVERDUE = -1, -2  # an SLA entry not touched yet, within or past its deadline
+
+
 def sla_counts(
     conn: Connection, policy: Policy, now: datetime, window: Window = (None, None)
 ) -> list[SlaCount]:
@@ -204,22 +250,24 @@ def sla_counts(
         .limit(1)
         .scalar_subquery()
     )
-    entries = (
-        select(sc.c.to_stage, sc.c.at, touch.label("touched_at"))
-        .where(sc.c.to_stage.in_(list(sla)), sql.within(sc.c.at, window))
-        .cte("entries")
-        .prefix_with("MATERIALIZED")  # one lookup per entry; flattened, SQLite repeats it per use
-    )
-    e = entries.c
-    secs = non_negative(sql.seconds(e.touched_at, e.at))
-    hours = (secs + 3599) // 3600
-    deadline = case(*[(e.to_stage == name, sql.ts(now - timedelta(hours=h))) for name, h in sla.items()])
-    overdue = case((and_(e.touched_at.is_(None), e.at < deadline), 1), else_=0)
-    rows = conn.execute(select(e.to_stage, hours, overdue, func.count()).group_by(e.to_stage, hours, overdue))
-    return [
-        SlaCount(stage=s, touch_hours=None if h is None else int(h), overdue=bool(o), entries=n)
-        for s, h, o, n in rows
-    ]
+    out = []
+    for stage, sla_hours in sla.items():  # one stage per statement: a narrower key to group by
+        entries = (
+            select(sc.c.at, touch.label("touched_at"))
+            .where(sc.c.to_stage == stage, sql.within(sc.c.at, window))
+            .cte("entries")
+            .prefix_with("MATERIALIZED")  # one lookup per entry; flattened, SQLite repeats it per use
+        )
+        e = entries.c
+        hours = (non_negative(sql.seconds(e.touched_at, e.at)) + 3599) // 3600
+        overdue = e.at < sql.ts(now - timedelta(hours=sla_hours))
+        # One integer per entry (grouping one column sorts a fifth faster than three): the hours to
+        # the touch, or PENDING / OVERDUE when there has been none yet.
+        key = case((e.touched_at.is_(None), case((overdue, OVERDUE), else_=PENDING)), else_=hours)
+        for k, n in conn.execute(select(key, func.count()).group_by(key)).all():
+            hours_to_touch = None if k < 0 else int(k)
+            out.append(SlaCount(stage=stage, touch_hours=hours_to_touch, overdue=k == OVERDUE, entries=n))
+    return out
 
 
 def rejection_counts(conn: Connection, policy: Policy, window: Window = (None, None)) -> list[RejectionCount]:
