@@ -41,7 +41,7 @@ def test_trains_on_the_ledger(demo_engine: Engine) -> None:
     options = TrainingOptions(folds=2, repeats=1, minimum_per_outcome=10)
     report, _, found = train_ledger(demo_engine, OUTCOME, options, NOW)
     assert report.leads == len(found.table)
-    assert report.mapping.startswith("ledger: reached customer within 120 days of day 30")
+    assert report.mapping == "reached customer within 120 days of day 30"
     assert report.positives == found.table.positives and report.split.value == "stratified"
     assert [r.summary()["roc_auc"].folds for r in report.results] == [2, 2, 2]
     assert {name for name, _ in report.importance} == set(found.table.columns)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from leadledger.cli import audit, data, policy, records, replay, report, reports, train
+from leadledger.cli import audit, data, models, policy, records, replay, report, reports, train
 from leadledger.cli.common import state
 
 app = typer.Typer(
@@ -36,6 +36,7 @@ replay.register(app)
 report.register(app)
 train.register(app)
 app.add_typer(policy.app, name="policy")
+app.add_typer(models.app, name="models")
 
 
 def main() -> None:

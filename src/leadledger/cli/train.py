@@ -51,6 +51,9 @@ def train(
     horizon_days: int = typer.Option(
         180, "--horizon-days", min=1, help="Without --csv: converted if it reached the outcome within this."
     ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Without --csv: evaluate only; do not store (and activate) the model."
+    ),
 ) -> None:
     """Train and cross-validate a conversion model; compare it with logistic and naive-Bayes baselines.
 
@@ -68,7 +71,7 @@ def train(
     options = TrainingOptions(split=Split(split), folds=folds, repeats=repeats, seed=seed, threads=threads,
                               minimum_per_outcome=min_per_outcome)
     if csv is None:
-        report = _from_ledger(options, LedgerOutcome(outcome, decision_days, horizon_days), as_json)
+        report = _from_ledger(options, LedgerOutcome(outcome, decision_days, horizon_days), as_json, dry_run)
     else:
         if mapping is None:
             raise typer.BadParameter("give --mapping NAME|FILE with --csv", param_hint="'--mapping'")
@@ -88,17 +91,26 @@ def train(
         out.print(f"Wrote {html}.", highlight=False)
 
 
-def _from_ledger(options: TrainingOptions, outcome: LedgerOutcome, quiet: bool) -> TrainingReport:
-    """Train on the ledger; says how many leads were left out and why."""
+def _from_ledger(
+    options: TrainingOptions, outcome: LedgerOutcome, quiet: bool, dry_run: bool
+) -> TrainingReport:
+    """Train on the ledger and store the model as the active version (unless a dry run)."""
+    from leadledger.services.training.registry import store_ledger_model
     from leadledger.services.training.run import train_ledger
     from leadledger.store.db import utcnow
 
+    now = utcnow()
     with user_errors(), progress_bar(not quiet) as progress:
-        report, _, found = train_ledger(state.engine(), outcome, options, utcnow(), progress=progress)
+        engine = state.engine()
+        report, model, found = train_ledger(engine, outcome, options, now, progress=progress)
+        stored = None if dry_run else store_ledger_model(engine, report, model, found, outcome, now=now)
     if not quiet:
         err.print(f"Left out: {found.already_converted:,} lead(s) already converted at their decision "
                   f"time, {found.too_recent:,} too recent for the {outcome.horizon_days}-day horizon.",
                   highlight=False)
+        if stored is not None:
+            err.print(f"Stored as model {stored}, now active (`leadledger models rollback` goes back).",
+                      highlight=False)
     return report
 
 

@@ -253,3 +253,23 @@ funnel_stays = Table(
     Column("hours", Integer, primary_key=True),  # hourly under 72 h, whole days (in hours) after
     Column("stays", Integer, nullable=False),
 )
+
+# Predictive models trained on the ledger: one row per version, at most one active.
+predictive_models = Table(
+    "predictive_models",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("kind", String(50), nullable=False),
+    Column("outcome", Text, nullable=False),  # what counts as converted, and when a lead is judged
+    Column("window_start", DateTime),  # decision times of the training leads
+    Column("window_end", DateTime),
+    Column("leads", Integer, nullable=False),
+    Column("converted", Integer, nullable=False),
+    Column("features", Text, nullable=False),  # JSON list of feature names
+    Column("metrics", Text, nullable=False),  # JSON: the cross-validated report
+    Column("policy_version", String(200), nullable=False),
+    Column("model", Text, nullable=False),  # JSON: encoder, calibration and the LightGBM model as text
+    Column("active", Boolean, nullable=False, default=False),
+    Column("activated_at", DateTime),  # the last time it became active (rollback goes back to the one before)
+)

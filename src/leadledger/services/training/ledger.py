@@ -40,6 +40,7 @@ class LedgerSet:
     mapping: TrainingMapping
     already_converted: int  # reached the outcome before their decision time
     too_recent: int  # horizon not over yet
+    window: tuple[datetime | None, datetime | None]  # first and last decision time
 
 
 def ledger_table(engine: Engine, outcome: LedgerOutcome, as_of: datetime) -> LedgerSet:
@@ -84,7 +85,7 @@ def ledger_table(engine: Engine, outcome: LedgerOutcome, as_of: datetime) -> Led
     position = [0] * len(order)
     for rank, i in enumerate(ranks):
         position[i] = rank
-    name = f"ledger: reached {stage} within {outcome.horizon_days} days of day {outcome.decision_days}"
+    name = f"reached {stage} within {outcome.horizon_days} days of day {outcome.decision_days}"
     mapping = TrainingMapping(
         name=name, origin="ledger", description="", outcome_column=stage, positive=frozenset(),
         negative=frozenset(), order_column="decision time", missing=frozenset(), features=features, leaky=(),
@@ -92,4 +93,4 @@ def ledger_table(engine: Engine, outcome: LedgerOutcome, as_of: datetime) -> Led
     table = LeadTable(source=engine.url.render_as_string(hide_password=True), features=features,
                       columns=columns, outcomes=outcomes, lines=ids, order=position, row_label="contact")
     return LedgerSet(table=table, mapping=mapping, already_converted=len(every) - len(leads),
-                     too_recent=too_recent)
+                     too_recent=too_recent, window=(min(order, default=None), max(order, default=None)))

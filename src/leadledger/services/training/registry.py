@@ -1,0 +1,101 @@
+"""Versioned predictive models: a trained product model as portable JSON, stored and activated.
+
+The model is stored as text (LightGBM's own model format plus the category codes and the
+calibration), never pickled, so it scores the same in any database and any process.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from leadledger.domain.predict.features import FeatureKind, FeatureSpec
+from leadledger.services.training.ledger import LedgerOutcome, LedgerSet
+from leadledger.services.training.matrix import Encoder
+from leadledger.services.training.models import ProductModel
+from leadledger.services.training.run import TrainingReport
+from leadledger.store.predictive_models import (
+    StoredModel,
+    activate_model,
+    active_model,
+    list_models,
+    rollback_model,
+    save_model,
+)
+
+KIND = "lightgbm+platt"
+FORMAT = 1
+
+
+def model_to_json(model: ProductModel) -> str:
+    """Everything needed to score with the model, as JSON text."""
+    return json.dumps({
+        "format": FORMAT,
+        "features": [[s.name, s.kind.value] for s in model.encoder.features],
+        "categories": {k: list(v) for k, v in model.encoder.categories.items()},
+        "slope": model.slope, "intercept": model.intercept, "rounds": model.rounds,
+        "booster": model.booster.model_to_string(),
+    })
+
+
+def model_from_json(text: str) -> ProductModel:
+    """The model back from `model_to_json` text."""
+    import lightgbm as lgb
+
+    data: dict[str, Any] = json.loads(text)
+    if data.get("format") != FORMAT:
+        raise ValueError(f"unknown stored model format {data.get('format')!r}")
+    encoder = Encoder(
+        features=tuple(FeatureSpec(name, FeatureKind(kind)) for name, kind in data["features"]),
+        categories={k: tuple(v) for k, v in data["categories"].items()},
+    )
+    return ProductModel(encoder=encoder, booster=lgb.Booster(model_str=data["booster"]),
+                        slope=float(data["slope"]), intercept=float(data["intercept"]),
+                        rounds=int(data["rounds"]))
+
+
+def store_ledger_model(
+    engine: Engine, report: TrainingReport, model: ProductModel, found: LedgerSet, outcome: LedgerOutcome,
+    *, now: datetime, activate: bool = True,
+) -> int:
+    """Save a model trained on the ledger with its figures, window, features and policy version."""
+    from leadledger.store.policies import load_active_policy
+
+    with engine.begin() as conn:
+        policy = load_active_policy(conn)
+        return save_model(conn, {
+            "kind": KIND, "outcome": report.mapping, "window_start": found.window[0],
+            "window_end": found.window[1], "leads": report.leads, "converted": report.positives,
+            "features": json.dumps(list(report.features)), "metrics": json.dumps(report.to_dict()),
+            "policy_version": policy.version, "model": model_to_json(model),
+        }, activate=activate, now=now)
+
+
+def stored_models(engine: Engine) -> list[StoredModel]:
+    """Every stored version, newest first."""
+    with engine.connect() as conn:
+        return list_models(conn)
+
+
+def activate(engine: Engine, model_id: int, now: datetime) -> None:
+    """Make a stored version the active one."""
+    with engine.begin() as conn:
+        activate_model(conn, model_id, now)
+
+
+def rollback(engine: Engine, now: datetime) -> StoredModel:
+    """Go back to the version active before the current one."""
+    with engine.begin() as conn:
+        return rollback_model(conn, now)
+
+
+def load_active(engine: Engine) -> tuple[StoredModel, ProductModel] | None:
+    """The active version and its model, ready to score."""
+    with engine.connect() as conn:
+        stored = active_model(conn)
+    if stored is None or stored.model is None:
+        return None
+    return stored, model_from_json(stored.model)
