@@ -236,35 +236,27 @@ def sla_counts(
     if not sla:
         return []
     sql = Dialect(conn)
-    sc = stage_changes
-    # The first two-way event at or after entry: walking the contact's events in time order stops
-    # at the first one (a min() would read them all).
-    touch = (
-        select(events.c.occurred_at)
-        .where(
-            events.c.contact_id == sc.c.contact_id,
-            events.c.two_way.is_(True),
-            events.c.occurred_at >= sc.c.at,
-        )
-        .order_by(events.c.occurred_at)
+    sc, ev = stage_changes, events.c
+    # The hours to the first two-way event at or after entry, from inside the lookup: walking the
+    # contact's events in time order stops at the first one (a min() would read them all), and the
+    # lookup is written once, so nothing has to be materialized for it to run once per entry.
+    hours = (
+        select((non_negative(sql.seconds(ev.occurred_at, sc.c.at)) + 3599) // 3600)
+        .where(ev.contact_id == sc.c.contact_id, ev.two_way.is_(True), ev.occurred_at >= sc.c.at)
+        .order_by(ev.occurred_at)
         .limit(1)
         .scalar_subquery()
     )
     out = []
     for stage, sla_hours in sla.items():  # one stage per statement: a narrower key to group by
-        entries = (
-            select(sc.c.at, touch.label("touched_at"))
-            .where(sc.c.to_stage == stage, sql.within(sc.c.at, window))
-            .cte("entries")
-            .prefix_with("MATERIALIZED")  # one lookup per entry; flattened, SQLite repeats it per use
-        )
-        e = entries.c
-        hours = (non_negative(sql.seconds(e.touched_at, e.at)) + 3599) // 3600
-        overdue = e.at < sql.ts(now - timedelta(hours=sla_hours))
+        overdue = sc.c.at < sql.ts(now - timedelta(hours=sla_hours))
         # One integer per entry (grouping one column sorts a fifth faster than three): the hours to
         # the touch, or PENDING / OVERDUE when there has been none yet.
-        key = case((e.touched_at.is_(None), case((overdue, OVERDUE), else_=PENDING)), else_=hours)
-        for k, n in conn.execute(select(key, func.count()).group_by(key)).all():
+        key = func.coalesce(hours, case((overdue, OVERDUE), else_=PENDING))
+        rows = conn.execute(
+            select(key, func.count()).where(sc.c.to_stage == stage, sql.within(sc.c.at, window)).group_by(key)
+        )
+        for k, n in rows.all():
             hours_to_touch = None if k < 0 else int(k)
             out.append(SlaCount(stage=stage, touch_hours=hours_to_touch, overdue=k == OVERDUE, entries=n))
     return out
