@@ -7,7 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine
 
@@ -21,7 +21,6 @@ from leadledger.domain.followup import (
     sla_compliance,
     time_in_stage,
 )
-from leadledger.domain.forecast import ForecastReport, forecast
 from leadledger.domain.funnel import (
     BenchmarkCheck,
     CohortFunnel,
@@ -41,6 +40,9 @@ from leadledger.domain.pipeline import (
 )
 from leadledger.domain.policy import Policy
 from leadledger.store import funnel_reads, reporting
+
+if TYPE_CHECKING:  # imported where used: `leadledger funnel` has no use for the forecast's modules
+    from leadledger.domain.forecast import ForecastReport
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -193,6 +195,7 @@ class ForecastResult:
 
 def forecast_report(engine: Engine, now: datetime, *, won_since: datetime | None = None) -> ForecastResult:
     """Open pipeline weighted by stage; won (signed AND booked) since the start of the month by default."""
+    from leadledger.domain.forecast import forecast
     from leadledger.store.policies import load_active_policy  # see funnel_report
 
     since = won_since or datetime(now.year, now.month, 1, tzinfo=UTC)
