@@ -1,10 +1,8 @@
 """predictive models: versioned, one active
 
-Revision ID: 0004
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-23 15:10:00.000000
-
-Numbered 0004 as reserved for predictive scoring; it follows 0005, which landed first.
 """
 
 from collections.abc import Sequence
@@ -12,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
+revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
