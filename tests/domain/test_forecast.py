@@ -17,7 +17,14 @@ from datetime import UTC, datetime
 import pytest
 
 from leadledger.domain.forecast import forecast, missing_evidence, opportunity_stage
-from leadledger.domain.pipeline import Deal, committee_coverage, pipeline_health
+from leadledger.domain.pipeline import (
+    Deal,
+    committee_counts,
+    committee_coverage,
+    committee_coverage_from,
+    pipeline_counts,
+    pipeline_health,
+)
 from leadledger.domain.policy import Forecast, ForecastCategory, ForecastWeight, Policy
 from leadledger.domain.records import ContactRole, Opportunity
 
@@ -107,3 +114,13 @@ def test_committee_coverage_against_required_roles(lead_first: Policy) -> None:
         "economic_buyer": 2, "champion": 1, "finance": 1, "it": 1, "executive_sponsor": 1,
     }
     assert cov.missing_roles[0] == ("economic_buyer", 2)
+
+
+def test_counts_list_amounts_in_deal_order_whatever_order_the_deals_come_in(lead_first: Policy) -> None:
+    backwards = list(reversed(DEALS))
+    window = {"start": d(1, 1), "end": d(4, 1)}
+    assert pipeline_counts(backwards, **window) == pipeline_counts(DEALS, **window)
+    counts = committee_counts(backwards, lead_first)
+    assert counts.uncovered_amounts == (40_000.0, 25_000.0)  # O2, then O3
+    assert committee_coverage_from(counts) == committee_coverage(DEALS, lead_first)
+
