@@ -16,6 +16,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from leadledger.domain import policy as P
 from leadledger.domain.records import EventType
 from leadledger.errors import PolicyError, PolicyProblem
+from leadledger.yamlsource import line_of, plain
 
 BUILTIN = {"lead-first": "lead-first.yaml", "prospect-first": "prospect-first.yaml"}
 EVENT_TYPES = [e.value for e in EventType]
@@ -168,27 +169,6 @@ class PolicyIn(_Model):
     economics: EconomicsIn = EconomicsIn()
 
 
-# ---------------------------------------------------------------- locating lines
-
-
-def _line_of(node: Any, loc: tuple[str | int, ...]) -> int | None:
-    """1-based line of the deepest YAML node on the `loc` path that ruamel recorded."""
-    line = None
-    for key in loc:
-        lc = getattr(node, "lc", None)
-        try:
-            if lc is not None and isinstance(key, str) and hasattr(node, "keys") and key in node:
-                line = lc.key(key)[0] + 1
-            elif lc is not None and isinstance(key, int) and isinstance(node, list) and key < len(node):
-                line = lc.item(key)[0] + 1
-            node = node[key]
-        except (KeyError, IndexError, TypeError):
-            break
-    if line is None and getattr(node, "lc", None) is not None:
-        line = node.lc.line + 1
-    return line
-
-
 def _hint(bad: object, choices: list[str]) -> str:
     close = difflib.get_close_matches(str(bad), choices, n=1)
     return f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(choices)}"
@@ -206,7 +186,7 @@ def _pydantic_problems(raw: Any, err: ValidationError) -> list[PolicyProblem]:
             msg = f"unknown key {loc[-1]!r}"
         else:
             msg = e["msg"]
-        problems.append(PolicyProblem(line=_line_of(raw, loc), path=path, message=msg, hint=hint))
+        problems.append(PolicyProblem(line=line_of(raw, loc), path=path, message=msg, hint=hint))
     return problems
 
 
@@ -236,7 +216,7 @@ def _semantic_problems(raw: Any, p: PolicyIn) -> list[PolicyProblem]:
     out: list[PolicyProblem] = []
 
     def add(loc: tuple[str | int, ...], msg: str, hint: str = "") -> None:
-        out.append(PolicyProblem(_line_of(raw, loc), ".".join(map(str, loc)), msg, hint))
+        out.append(PolicyProblem(line_of(raw, loc), ".".join(map(str, loc)), msg, hint))
 
     all_stages = [s.name for s in p.stages] + [s.name for s in p.side_stages]
     seen: set[str] = set()
@@ -467,22 +447,13 @@ def parse_policy(text: str, source: str = "<policy>") -> P.Policy:
             ],
         )
     try:
-        model = PolicyIn.model_validate(_plain(raw))
+        model = PolicyIn.model_validate(plain(raw))
     except ValidationError as err:
         raise PolicyError(source, _pydantic_problems(raw, err)) from None
     problems = sorted(_semantic_problems(raw, model), key=lambda p: p.line or 0)
     if problems:
         raise PolicyError(source, problems)
     return to_domain(model, policy_digest(text))
-
-
-def _plain(node: Any) -> Any:
-    """ruamel's commented containers as plain dicts and lists."""
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    return node
 
 
 def policy_digest(text: str) -> str:

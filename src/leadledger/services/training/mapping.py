@@ -17,6 +17,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from leadledger.domain.predict.features import FeatureKind, FeatureSpec
 from leadledger.errors import LeadledgerError
+from leadledger.yamlsource import line_of, plain
 
 MAPPINGS_PACKAGE = "leadledger.services.training.mappings"
 
@@ -99,10 +100,10 @@ def parse_training_mapping(text: str, origin: str) -> TrainingMapping:
     if not isinstance(raw, dict):
         raise MappingInvalid(f"{origin}: a training mapping must be a YAML mapping (name, outcome, features)")
     try:
-        parsed = _MappingIn.model_validate(_plain(raw))
+        parsed = _MappingIn.model_validate(plain(raw))
     except ValidationError as exc:
         problems = [
-            f"  {origin}, line {_line_of(raw, tuple(e['loc']))}: {'.'.join(map(str, e['loc']))}: {e['msg']}"
+            f"  {origin}, line {line_of(raw, tuple(e['loc']))}: {'.'.join(map(str, e['loc']))}: {e['msg']}"
             for e in exc.errors()
         ]
         raise MappingInvalid(f"invalid training mapping {origin}:\n" + "\n".join(problems)) from None
@@ -116,7 +117,7 @@ def _build(m: _MappingIn, origin: str, raw: Any) -> TrainingMapping:
                              ("the outcome or order column, not a feature", sorted(used), "features")):
         if names:
             raise MappingInvalid(
-                f"invalid training mapping {origin}, line {_line_of(raw, (key,))}: "
+                f"invalid training mapping {origin}, line {line_of(raw, (key,))}: "
                 f"{', '.join(names)} cannot be {what}"
             )
     return TrainingMapping(
@@ -128,24 +129,3 @@ def _build(m: _MappingIn, origin: str, raw: Any) -> TrainingMapping:
     )
 
 
-def _line_of(node: Any, loc: tuple[str | int, ...]) -> int | None:
-    """1-based line of the deepest node on the `loc` path that the YAML parser recorded."""
-    line = None
-    for key in loc:
-        lc = getattr(node, "lc", None)
-        if lc is None or not isinstance(node, dict) or key not in node:
-            break
-        line = lc.key(key)[0] + 1
-        node = node[key]
-    if line is None and getattr(node, "lc", None) is not None:
-        line = node.lc.line + 1
-    return line
-
-
-def _plain(node: Any) -> Any:
-    """The YAML parser's commented containers as plain dicts and lists."""
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    return node
