@@ -79,8 +79,8 @@ def _explain(report: Any) -> None:
     out.print(
         f"{b.policy_version} flags {report.newly_flagged:,} contacts the baseline never flagged and "
         f"no longer flags {report.no_longer_flagged:,} it did. Sales never saw the newly flagged ones "
-        "on record, so the replay cannot invent their decisions: hand-off load counts only decisions "
-        "on record."
+        "on record, so the replay cannot invent their decisions: hand-off load counts decisions on "
+        "record (and, where the first stage is sales', every record as it is created)."
     )
     for reason, n in list(b.decisions_dropped.items())[:5]:
         out.print(f"  {n:,} recorded decision(s) dropped under {b.policy_version}: {reason}")

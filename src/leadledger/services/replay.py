@@ -82,6 +82,7 @@ class _Job:
     until: datetime
     created: tuple[datetime, datetime]
     with_events: bool  # read every contact's events up front (a policy re-derives or re-judges)
+    same_fit: bool  # both policies score fit alike: a contact's fit is computed once
 
 
 @dataclass(slots=True)
@@ -101,13 +102,11 @@ class _Chunk:
         self.no_longer += other.no_longer
 
 
-def _replay_pair(
-    h: ContactHistory, setups: tuple[ReplaySetup, ReplaySetup], until: datetime
-) -> list[ContactReplay | None]:
+def _replay_pair(h: ContactHistory, job: _Job) -> list[ContactReplay | None]:
     """The contact's replay under both setups (None where it needs events it was read without)."""
-    base, other = setups
-    fit = contact_fit(h, base.policy)
-    fits = (fit, fit if other.policy.scoring.fit_rules == base.policy.scoring.fit_rules else None)
+    setups, until = job.setups, job.until
+    fit = contact_fit(h, setups[0].policy)
+    fits = (fit, fit if job.same_fit else None)
     out: list[ContactReplay | None] = []
     for setup, f in zip(setups, fits, strict=True):
         try:
@@ -123,7 +122,7 @@ def _replay_chunk(conn: Connection, job: _Job, lo: int, hi: int) -> _Chunk:
     chunk = _Chunk((FunnelTally(setups[0].policy), FunnelTally(setups[1].policy)))
     histories = list(replay_reads.read_histories(conn, lo, hi, job.accounts, job.opportunities,
                                                  created=job.created, with_events=job.with_events))
-    results = [_replay_pair(h, setups, until) for h in histories]
+    results = [_replay_pair(h, job) for h in histories]
     wanted = {h.contact.id for h, pair in zip(histories, results, strict=True) if None in pair}
     if wanted:  # second pass, with events, for the replays that need them
         events = replay_reads.read_events(conn, lo, hi, wanted)
@@ -208,6 +207,7 @@ def replay_report(
             until=until,
             created=(start or datetime(1970, 1, 1, tzinfo=UTC), until),
             with_events=any(s.policy.version != v for s in setups for v in recorded),
+            same_fit=base.scoring.fit_rules == policy.scoring.fit_rules,
         )
         ranges = replay_reads.id_ranges(conn, chunk_size)
     total = _Chunk((FunnelTally(base), FunnelTally(policy)))
