@@ -273,3 +273,49 @@ predictive_models = Table(
     Column("active", Boolean, nullable=False, default=False),
     Column("activated_at", DateTime),  # the last time it became active (rollback goes back to the one before)
 )
+
+# The active model's probability per contact, written set-based by `leadledger score`; every row
+# names the model version that made it. Explanations are recomputed on demand (`leadledger explain`).
+predictions = Table(
+    "predictions",
+    metadata,
+    Column("contact_id", Integer, ForeignKey("contacts.id"), primary_key=True),
+    Column("model_id", Integer, ForeignKey("predictive_models.id"), nullable=False),
+    Column("probability", Float, nullable=False),
+    Column("scored_at", DateTime, nullable=False),
+    CheckConstraint("probability >= 0 AND probability <= 1", name="probability"),
+    Index("ix_predictions_model_id", "model_id"),
+)
+
+# Who may act: dashboard users (password hashed with argon2) and API keys (the secret is shown
+# once; only its SHA-256 is kept, found by its public prefix). Roles are the ones in docs/security.md.
+ROLES: tuple[str, ...] = ("admin", "marketing", "sales", "client-success", "read-only", "ingest-only")
+_ROLE_CHECK = "role IN (" + ", ".join(f"'{r}'" for r in ROLES) + ")"
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(100), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(30), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("disabled_at", DateTime),
+    CheckConstraint(_ROLE_CHECK, name="role"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False),  # what the key is for; rotation keeps two per name
+    Column("prefix", String(16), nullable=False, unique=True),  # public part, shown in listings
+    Column("key_hash", String(64), nullable=False),  # SHA-256 hex of the whole key
+    Column("role", String(30), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(255), nullable=False),
+    Column("revoked_at", DateTime),
+    Column("last_used_at", DateTime),
+    CheckConstraint(_ROLE_CHECK, name="role"),
+    Index("ix_api_keys_name", "name"),
+)
