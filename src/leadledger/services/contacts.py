@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, exists, func, or_, select
+from sqlalchemy import Connection, Engine, and_, exists, func, or_, select, update
 
 from leadledger.domain.classify import Classification, classify
 from leadledger.domain.facts import ContactFacts, gather_facts
@@ -138,10 +138,24 @@ def move(
     actor: str,
     reason: str = "",
     evidence: dict[str, str] | None = None,
+    assign_owner: str | None = None,
 ) -> StageChange:
-    """A gated manual move: append the ledger entry, or raise TransitionRefused naming what is missing."""
+    """A gated manual move: append the ledger entry, or raise TransitionRefused naming what is missing.
+
+    `assign_owner` makes that person the owner of an unowned contact first, in the same transaction
+    (accepting an MQL from the dashboard's queue takes it over; a refusal leaves the owner as it was).
+    """
     with db.transaction(engine) as conn:
         policy = load_active_policy(conn)
+        if assign_owner:
+            conn.execute(
+                update(contacts)
+                .where(
+                    contacts.c.email == email.strip().lower(),
+                    or_(contacts.c.owner.is_(None), contacts.c.owner == ""),
+                )
+                .values(owner=assign_owner, updated_at=db.to_db(now))
+            )
         facts, _, _ = _facts_and_score(conn, email, policy, now)
         supplied = [
             Evidence(contact_id=facts.contact.id, field=k, value=v, confirmed_by=actor, confirmed_at=now)
