@@ -4,6 +4,8 @@ LeadledgerError
 ├── PolicyError        a policy file is invalid (each problem names its line and key)
 ├── NotFound           a contact, account or policy does not exist
 ├── TransitionRefused  a stage change lacks its gate's evidence (lists what is missing)
+├── Forbidden          the acting role does not own this action (docs/security.md)
+├── Conflict           the request conflicts with what is stored (e.g. a third active key)
 └── ImportFailed       an import file cannot be read at all (bad rows are rejected, not raised)
 """
 
@@ -51,6 +53,14 @@ class TransitionRefused(LeadledgerError):
     def __init__(self, message: str, missing: list[dict[str, str]]) -> None:
         self.missing = missing
         super().__init__(message)
+
+
+class Forbidden(LeadledgerError):
+    """The acting user's or key's role does not allow this action."""
+
+
+class Conflict(LeadledgerError):
+    """The request conflicts with what is stored."""
 
 
 class ImportFailed(LeadledgerError):

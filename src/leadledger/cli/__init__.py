@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from leadledger.cli import audit, data, models, policy, records, replay, report, reports, train
+from leadledger.cli import audit, data, models, policy, records, replay, report, reports, serve, train, users
 from leadledger.cli.common import state
 
 app = typer.Typer(
@@ -35,6 +35,8 @@ audit.register(app)
 replay.register(app)
 report.register(app)
 train.register(app)
+serve.register(app)
+users.register(app)
 app.add_typer(policy.app, name="policy")
 app.add_typer(models.app, name="models")
 

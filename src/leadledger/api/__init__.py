@@ -1,0 +1,1 @@
+"""The REST API (FastAPI): thin routes over the services, one JSON error shape, keys and sessions."""
