@@ -31,20 +31,30 @@ class Prepared:
 
 def prepare_chunks(source: CsvSource, plan: ColumnPlan, loader: Loader) -> Iterator[Prepared]:
     """Chunks of the file, validated and de-duplicated by natural key across the whole file."""
-    spec = plan.kind.spec
     seen: pl.DataFrame | None = None
     for batch in source.batches():
         raw = _drop_blank(batch.frame)
-        parsed = _parse(raw, plan)
-        good, rejects = split(parsed, generic_checks(plan) + loader.checks(parsed))
-        if spec.name != "events":  # events count repeats as duplicates instead of rejecting them
-            label = KEY_LABELS.get(spec.name, spec.key[0])
-            good, repeated, seen = first_occurrence(good, spec.key, seen, label)
-            rejects = pl.concat([rejects, repeated])
-        if not good.is_empty():
-            good = _for_storage(loader.derive(good), plan)
+        good, rejects, seen = prepare_frame(raw, plan, loader, seen)
         yield Prepared(raw, good, rejects, batch.rejects, raw.height + len(batch.rejects),
                        batch.bytes_done)
+
+
+def prepare_frame(raw: pl.DataFrame, plan: ColumnPlan, loader: Loader, seen: pl.DataFrame | None = None
+                  ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None]:
+    """Parse, check and de-duplicate one frame of text rows: (good, rejects, keys seen so far).
+
+    The CSV import and the API's JSON records both go through here, so both apply the same rules.
+    """
+    spec = plan.kind.spec
+    parsed = _parse(raw, plan)
+    good, rejects = split(parsed, generic_checks(plan) + loader.checks(parsed))
+    if spec.name != "events":  # events count repeats as duplicates instead of rejecting them
+        label = KEY_LABELS.get(spec.name, spec.key[0])
+        good, repeated, seen = first_occurrence(good, spec.key, seen, label)
+        rejects = pl.concat([rejects, repeated])
+    if not good.is_empty():
+        good = _for_storage(loader.derive(good), plan)
+    return good, rejects, seen
 
 
 def _drop_blank(df: pl.DataFrame) -> pl.DataFrame:
