@@ -11,11 +11,12 @@ from sqlalchemy import Connection, Engine, and_, exists, func, or_, select, upda
 from leadledger.domain.classify import Classification, classify
 from leadledger.domain.facts import ContactFacts, gather_facts
 from leadledger.domain.gates import GateResult, evaluate_gate
+from leadledger.domain.permissions import may_move
 from leadledger.domain.policy import Policy
 from leadledger.domain.records import Evidence, Opportunity, StageChange
 from leadledger.domain.scoring import Score, score_contact
 from leadledger.domain.transitions import Refused, decide_transition
-from leadledger.errors import TransitionRefused
+from leadledger.errors import Forbidden, TransitionRefused
 from leadledger.store import db
 from leadledger.store.policies import load_active_policy
 from leadledger.store.records import (
@@ -139,14 +140,22 @@ def move(
     reason: str = "",
     evidence: dict[str, str] | None = None,
     assign_owner: str | None = None,
+    role: str | None = None,
 ) -> StageChange:
     """A gated manual move: append the ledger entry, or raise TransitionRefused naming what is missing.
 
     `assign_owner` makes that person the owner of an unowned contact first, in the same transaction
     (accepting an MQL from the dashboard's queue takes it over; a refusal leaves the owner as it was).
+    With `role`, the policy's stage ownership is checked first (Forbidden names the owning role);
+    the gate applies whoever asks.
     """
     with db.transaction(engine) as conn:
         policy = load_active_policy(conn)
+        if role is not None:
+            current = contact_by_email(conn, email)
+            refusal = may_move(policy, role, current.stage, to_stage)
+            if refusal is not None:
+                raise Forbidden(f"{current.email}: {refusal}")
         if assign_owner:
             conn.execute(
                 update(contacts)
