@@ -89,7 +89,7 @@ def create_app(
     try:
         from leadledger.web.dashboard import mount_dashboard  # type: ignore[attr-defined, unused-ignore]
     except ImportError:  # the dashboard package is optional while it is being built
-        mount_dashboard = None
+        mount_dashboard = None  # type: ignore[assignment, unused-ignore]
     if mount_dashboard is not None:
         mount_dashboard(app)
     return app

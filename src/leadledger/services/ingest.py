@@ -1,0 +1,172 @@
+"""Records and events from the API: the CSV import's parsing, checks and loaders, one result per item."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine, select
+
+from leadledger.services.auth import Actor
+from leadledger.services.importing.base import ChunkResult, Context
+from leadledger.services.importing.contact_ids import BYTES_PER_ROW
+from leadledger.services.importing.core import LOADERS
+from leadledger.services.importing.fields import KINDS
+from leadledger.services.importing.mapping import ColumnPlan, load_mapping, plan_columns
+from leadledger.services.importing.prepare import prepare_frame
+from leadledger.services.importing.validate import LINE
+from leadledger.store.db import to_db, without_foreign_key_checks
+from leadledger.store.policies import load_active_policy
+from leadledger.store.schema import accounts, contacts, events, opportunities
+
+API_KINDS = ("accounts", "contacts", "events", "opportunities", "evidence")
+KEY_SQL = {
+    "accounts": (accounts.c.domain, accounts.c.id),
+    "contacts": (contacts.c.email, contacts.c.id),
+    "opportunities": (opportunities.c.external_id, opportunities.c.id),
+    "events": (events.c.event_id, events.c.seq),
+}
+KEY_FIELD = {
+    "accounts": "domain", "contacts": "email", "opportunities": "opportunity_id", "events": "event_id",
+}
+IN_CHUNK = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult:
+    """What happened to one item: created, updated, unchanged, duplicate or rejected (with why)."""
+
+    index: int
+    status: str
+    key: str | None = None
+    id: int | None = None
+    errors: tuple[dict[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        d: dict[str, Any] = {"index": self.index, "status": self.status}
+        if self.key is not None:
+            d["key"] = self.key
+        if self.id is not None:
+            d["id"] = self.id
+        if self.errors:
+            d["errors"] = list(self.errors)
+        return d
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """Per-item results and totals of one call (committed before it is returned)."""
+
+    kind: str
+    items: list[ItemResult] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """How many items ended in each status."""
+        out: dict[str, int] = {}
+        for i in self.items:
+            out[i.status] = out.get(i.status, 0) + 1
+        return out
+
+
+def _text(value: Any) -> str:
+    """An item's value as the CSV text the import parses."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"), default=str)
+    if isinstance(value, list | tuple):
+        return ",".join(_text(v) for v in value)
+    return str(value)
+
+
+@cache
+def _plan(kind: str) -> ColumnPlan:
+    names = list(KINDS[kind].names)
+    return plan_columns(load_mapping(None, kind), names, Path("api"))
+
+
+def _frame(kind: str, items: Sequence[dict[str, Any]]) -> pl.DataFrame:
+    names = KINDS[kind].names
+    data: dict[str, Any] = {LINE: list(range(1, len(items) + 1))}
+    for i, name in enumerate(names):
+        data[f"c{i}"] = [_text(it.get(name)) for it in items]
+    return pl.DataFrame(data, schema={LINE: pl.Int64, **{f"c{i}": pl.String for i in range(len(names))}})
+
+
+def _existing(conn: Any, kind: str, keys: list[str]) -> dict[str, int]:
+    key_col, id_col = KEY_SQL[kind]
+    found: dict[str, int] = {}
+    uniq = list(dict.fromkeys(k for k in keys if k))
+    for i in range(0, len(uniq), IN_CHUNK):
+        chunk = uniq[i : i + IN_CHUNK]
+        found.update((k, int(v)) for k, v in conn.execute(select(key_col, id_col).where(key_col.in_(chunk))))
+    return found
+
+
+def ingest(engine: Engine, kind: str, items: Sequence[dict[str, Any]], *, actor: Actor, now: datetime
+           ) -> IngestResult:
+    """Validate and store `items` of `kind` in ONE transaction, exactly as a CSV import would.
+
+    Natural keys upsert (contacts by email, accounts by domain, opportunities by id); events are
+    idempotent by event_id (a re-sent id is a `duplicate`, never stored twice); evidence is
+    confirmed by the acting user or key, whatever the item says.
+    """
+    if kind not in API_KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
+    if kind == "evidence":
+        items = [{**it, "confirmed_by": actor.label, "confirmed_at": it.get("confirmed_at") or now}
+                 for it in items]
+    plan = _plan(kind)
+    raw = _frame(kind, items)
+    naive_now = to_db(now) or now
+    results: dict[int, ItemResult] = {}
+    with engine.connect() as conn, without_foreign_key_checks(conn), conn.begin():
+        ctx = Context(conn=conn, policy=load_active_policy(conn), now=naive_now, file_name=actor.label,
+                      plan=plan, size_bytes=len(items) * BYTES_PER_ROW)
+        loader = LOADERS[kind](ctx)
+        good, rejects, _ = prepare_frame(raw, plan, loader)
+        key_name = KEY_FIELD.get(kind)
+        keys = good[key_name].to_list() if key_name and not good.is_empty() else []
+        before = _existing(conn, kind, keys) if key_name else {}
+        loaded = loader.load(good) if not good.is_empty() else ChunkResult()
+        loader.finish()
+        rejects = pl.concat([rejects, loaded.rejects])
+        for line, fld, value, reason in rejects.iter_rows():
+            prior = results.get(line)
+            err = {"field": fld, "value": value or "", "reason": reason}
+            results[line] = ItemResult(index=line - 1, status="rejected",
+                                       errors=(*(prior.errors if prior else ()), err))
+        after = _existing(conn, kind, keys) if key_name else {}
+        _statuses(kind, good, before, after, results)
+    return IngestResult(kind=kind, items=[results[i] for i in sorted(results)])
+
+
+def _statuses(kind: str, good: pl.DataFrame, before: dict[str, int], after: dict[str, int],
+              results: dict[int, ItemResult]) -> None:
+    key_name = KEY_FIELD.get(kind)
+    seen: set[str] = set()
+    for row in good.iter_rows(named=True):
+        line = row[LINE]
+        if line in results:
+            continue
+        if key_name is None:  # evidence: stored (or already on file), no single key
+            results[line] = ItemResult(index=line - 1, status="stored")
+            continue
+        key = row[key_name]
+        if kind == "events":
+            status = "duplicate" if key in before or key in seen else "created"
+        else:
+            status = "updated" if key in before else "created"
+        seen.add(key)
+        results[line] = ItemResult(index=line - 1, status=status, key=key, id=after.get(key))
