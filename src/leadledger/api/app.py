@@ -17,7 +17,7 @@ from leadledger import __version__
 from leadledger.api import errors
 from leadledger.api.deps import RateLimiter
 from leadledger.api.limits import BodyLimit
-from leadledger.api.routes import auth, health, records, reports
+from leadledger.api.routes import auth, health, keys, records, reports
 from leadledger.store.db import make_engine
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a 5,000-event batch is ≈ 1 MB
@@ -83,7 +83,7 @@ def create_app(
                 swagger_favicon_url="/docs/assets/favicon-32x32.png",
             )
 
-    for module in (health, auth, records, reports):
+    for module in (health, auth, records, reports, keys):
         app.include_router(module.router)
 
     try:

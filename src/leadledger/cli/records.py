@@ -149,7 +149,12 @@ def move(
         [], "--evidence", "-e", help="Qualification evidence as key=value (repeatable), e.g. need='…'."
     ),
     reason: str = typer.Option("", "--reason", help="Why (required for backward and side moves)."),
-    actor: str = typer.Option("cli", "--actor", help="Who is making the change (recorded in the ledger)."),
+    actor: str = typer.Option(
+        None, "--actor", help="Who is making the change (recorded in the ledger; default cli:<os user>)."
+    ),
+    as_role: str = typer.Option(
+        "admin", "--as-role", help="Act with this role's stage ownership (docs/security.md); default admin."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Move a contact to a stage through its gate; a refused move exits 1 and lists what is missing."""
@@ -162,9 +167,18 @@ def move(
             err.print(f"[red]error:[/red] --evidence {item!r} must look like key=value")
             raise typer.Exit(2)
         pairs[key.strip()] = value.strip()
+    from leadledger.cli.users import cli_actor
+    from leadledger.domain.permissions import parse_role
+
+    try:
+        role = parse_role(as_role).value
+    except ValueError as e:
+        err.print(f"[red]error:[/red] --as-role: {e}", highlight=False)
+        raise typer.Exit(2) from None
     try:
         change = run_move(
-            state.engine(), email, stage, now=utcnow(), actor=actor, reason=reason, evidence=pairs
+            state.engine(), email, stage, now=utcnow(), actor=actor or cli_actor(), reason=reason,
+            evidence=pairs, role=role,
         )
     except TransitionRefused as e:
         if as_json:
