@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func, select
 
@@ -13,6 +14,9 @@ from leadledger.store import db
 from leadledger.store.batch_scoring import rescore_all
 from leadledger.store.policies import load_active_policy
 from leadledger.store.schema import contacts, scores
+
+if TYPE_CHECKING:
+    from leadledger.services.predicting import PredictionRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +29,7 @@ class ScoreReport:
     moves: AutoMoves
     seconds: float
     policy_version: str
+    prediction: PredictionRun | None = None  # None: no active predictive model
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
@@ -35,11 +40,16 @@ class ScoreReport:
             "moves": self.moves.to_dict(),
             "seconds": round(self.seconds, 3),
             "policy_version": self.policy_version,
+            "prediction": None if self.prediction is None else self.prediction.to_dict(),
         }
 
 
-def rescore(engine: Engine, now: datetime, progress: Progress | None = None) -> ScoreReport:
-    """Score every contact as of `now` and apply automatic moves, in one transaction."""
+def rescore(
+    engine: Engine, now: datetime, progress: Progress | None = None, *, threads: int = 1
+) -> ScoreReport:
+    """Score every contact as of `now` (rules, active model), apply automatic moves, in one transaction."""
+    from leadledger.services.predicting import predict_all  # LightGBM only when a model is active
+
     started = time.perf_counter()
     with db.transaction(engine) as conn:
         policy = load_active_policy(conn)
@@ -52,6 +62,8 @@ def rescore(engine: Engine, now: datetime, progress: Progress | None = None) -> 
         above = conn.execute(
             select(func.count()).select_from(scores).where(scores.c.total >= policy.scoring.mql_threshold)
         ).scalar_one()
+        # Before the moves: the model predicts from the ledger as it stood, like training's rows.
+        prediction = predict_all(conn, policy, now, progress, threads=threads)
         moves = apply_automatic_moves(conn, policy, now, progress)
     return ScoreReport(
         scored=scored,
@@ -60,4 +72,5 @@ def rescore(engine: Engine, now: datetime, progress: Progress | None = None) -> 
         moves=moves,
         seconds=time.perf_counter() - started,
         policy_version=policy.version,
+        prediction=prediction,
     )

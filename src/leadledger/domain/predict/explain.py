@@ -54,3 +54,76 @@ def explain(probability: float, factors: Sequence[Factor], top: int = 3) -> Expl
         up=tuple(f for f in ranked if f.effect >= NEGLIGIBLE)[:top],
         down=tuple(f for f in ranked if f.effect <= -NEGLIGIBLE)[:top],
     )
+
+
+# How the ledger's features read in an explanation ("3× demo request", "last pricing page view 12
+# days ago"): the feature names of `lead_features` are column names, not words.
+LEDGER_FIT_WORDS = {
+    "industry": "industry", "country": "country", "seniority": "seniority", "role": "role",
+    "source": "came in through",
+}
+EVENT_WORDS = {
+    "email_open": "email open", "email_click": "email click", "page_view": "page view",
+    "pricing_page_view": "pricing page view", "content_download": "content download",
+    "webinar_attended": "webinar attended", "form_fill": "form filled in", "demo_request": "demo request",
+    "trial_usage": "trial usage", "teammate_invited": "teammate invited", "reply": "reply", "call": "call",
+    "meeting_scheduled": "meeting scheduled", "meeting_held": "meeting held", "unsubscribe": "unsubscribe",
+    "bounce": "bounced email",
+}
+_PER_TYPE = (" count", " decayed", " days since last")
+
+
+def _ago(days: float) -> str:
+    if days < 1:
+        return "today" if days * 24 < 1 else f"{days * 24:.0f} hours ago"
+    return "1 day ago" if round(days) == 1 else f"{days:,.0f} days ago"
+
+
+def _plain(x: float) -> str:
+    return f"{x:,.0f}" if x.is_integer() else f"{x:,.1f}"
+
+
+def describe_ledger_value(spec: FeatureSpec, raw: str | None, *, half_life_days: float) -> str:
+    """A ledger feature's value in plain words: '3× demo request', 'last pricing page view 12 days ago'."""
+    name = spec.name
+    number = None if raw is None else parse_number(raw)
+    for suffix in _PER_TYPE:
+        if name.endswith(suffix):
+            event_type = name[: -len(suffix)]
+            what = EVENT_WORDS.get(event_type, event_type.replace("_", " "))
+            if suffix == " days since last":
+                return f"no {what} yet" if number is None else f"last {what} {_ago(number)}"
+            if not number:
+                return f"no {what} yet"
+            if suffix == " count":
+                return f"{_plain(number)}× {what}"
+            return (f"{what}, weighted to recent ones: {number:,.1f} "
+                    f"(each counts half after {half_life_days:g} days)")
+    if name == "two-way conversations":
+        return "no two-way conversation yet" if not number else f"{_plain(number)} two-way conversation(s)"
+    if name.startswith("events in the last "):
+        span = name[len("events in the last "):]
+        if not number:
+            return f"no activity in the last {span}"
+        return f"{_plain(number)} activities in the last {span}"
+    if name == "days since last event":
+        return "no activity yet" if number is None else f"last activity {_ago(number)}"
+    if name == "days since created":
+        return "created just now" if number is None else f"in the ledger for {_plain(round(number))} days"
+    if name == "employees":
+        return "company size not given" if number is None else f"{_plain(number)} employees"
+    if name == "annual_revenue":
+        return "revenue not given" if number is None else f"annual revenue {_money(number)}"
+    if name == "opted_out":
+        return "opted out of email" if raw is not None and parse_boolean(raw) else "not opted out of email"
+    label = LEDGER_FIT_WORDS.get(name, name.replace("_", " "))
+    if raw is None:
+        return f"{label} not given" if name != "source" else "source not given"
+    return f"{label} {raw.replace('_', ' ')}" if name == "source" else f"{label}: {raw.replace('_', ' ')}"
+
+
+def _money(x: float) -> str:
+    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= size:
+            return f"${x / size:,.1f}{unit}"
+    return f"${x:,.0f}"

@@ -30,10 +30,10 @@ KIND = "lightgbm+platt"
 FORMAT = 1
 
 
-def model_to_json(model: ProductModel) -> str:
-    """Everything needed to score with the model, as JSON text."""
+def model_to_json(model: ProductModel, *, outcome_stage: str | None = None) -> str:
+    """Everything needed to score with the model, as JSON text (with the stage it predicts, if known)."""
     return json.dumps({
-        "format": FORMAT,
+        "format": FORMAT, **({"outcome_stage": outcome_stage} if outcome_stage else {}),
         "features": [[s.name, s.kind.value] for s in model.encoder.features],
         "categories": {k: list(v) for k, v in model.encoder.categories.items()},
         "slope": model.slope, "intercept": model.intercept, "rounds": model.rounds,
@@ -70,8 +70,21 @@ def store_ledger_model(
             "kind": KIND, "outcome": report.mapping, "window_start": found.window[0],
             "window_end": found.window[1], "leads": report.leads, "converted": report.positives,
             "features": json.dumps(list(report.features)), "metrics": json.dumps(report.to_dict()),
-            "policy_version": policy.version, "model": model_to_json(model),
+            "policy_version": policy.version,
+            "model": model_to_json(model, outcome_stage=found.mapping.outcome_column),
         }, activate=activate, now=now)
+
+
+def outcome_stage(stored: StoredModel) -> str | None:
+    """The stage the model predicts reaching: from its JSON, else from its outcome's wording."""
+    import re
+
+    if stored.model:
+        stage = json.loads(stored.model).get("outcome_stage")
+        if isinstance(stage, str):
+            return stage
+    found = re.match(r"reached (\S+) within ", stored.outcome)  # "reached customer within 180 days of day 30"
+    return found.group(1) if found else None
 
 
 def stored_models(engine: Engine) -> list[StoredModel]:
