@@ -14,8 +14,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
+from leadledger.domain.policy import Scoring
 from leadledger.domain.predict.lead_features import lead_features, lead_row
+from leadledger.domain.predict.rules import RuleRow
 from leadledger.domain.records import EventType
+from leadledger.domain.scoring import decay_factor, fit_values, score_contact
 from leadledger.errors import LeadledgerError
 from leadledger.services.training.mapping import TrainingMapping
 from leadledger.services.training.table import LeadTable
@@ -41,6 +44,8 @@ class LedgerSet:
     already_converted: int  # reached the outcome before their decision time
     too_recent: int  # horizon not over yet
     window: tuple[datetime | None, datetime | None]  # first and last decision time
+    rule_rows: tuple[RuleRow, ...] = ()  # per row: the policy's rule score and its inputs, at decision
+    scoring: Scoring | None = None  # the policy's scoring section the rule scores come from
 
 
 def ledger_table(engine: Engine, outcome: LedgerOutcome, as_of: datetime) -> LedgerSet:
@@ -67,15 +72,26 @@ def ledger_table(engine: Engine, outcome: LedgerOutcome, as_of: datetime) -> Led
         owners = accounts_by_id(conn, {c.account_id for c in leads if c.account_id is not None})
         features = lead_features(EVENT_TYPES)
         columns: dict[str, list[str | None]] = {s.name: [] for s in features}
-        outcomes, ids, order = [], [], []
+        outcomes, ids, order, rule = [], [], [], []
         by_id = {c.id: c for c in leads}
         latest = max(decisions.values(), default=as_of)
         for chunk, history in events_before(conn, [c.id for c in leads], latest):
             for cid in chunk:
                 lead, at = by_id[cid], decisions[cid]
                 account = owners.get(lead.account_id) if lead.account_id is not None else None
-                row = lead_row(lead, account, history.get(cid, []), at, event_types=EVENT_TYPES,
+                seen = history.get(cid, [])
+                row = lead_row(lead, account, seen, at, event_types=EVENT_TYPES,
                                half_life_days=policy.scoring.half_life_days)
+                # The rule score from the same events the row saw (all strictly before `at`).
+                before = [e for e in seen if e.occurred_at < at]
+                score = score_contact(lead, account, before, policy.scoring, at)
+                decayed: dict[str, float] = {}
+                for e in before:
+                    age = (at - e.occurred_at).total_seconds()
+                    weight = decay_factor(age, policy.scoring.half_life_days)
+                    decayed[e.type] = decayed.get(e.type, 0.0) + weight
+                rule.append(RuleRow(values=fit_values(lead, account), decayed=decayed, fit=score.fit,
+                                    total=score.total))
                 for name, value in row.items():
                     columns[name].append(value)
                 outcomes.append(cid in reaches and reaches[cid] <= at + horizon)
@@ -93,4 +109,5 @@ def ledger_table(engine: Engine, outcome: LedgerOutcome, as_of: datetime) -> Led
     table = LeadTable(source=engine.url.render_as_string(hide_password=True), features=features,
                       columns=columns, outcomes=outcomes, lines=ids, order=position, row_label="contact")
     return LedgerSet(table=table, mapping=mapping, already_converted=len(every) - len(leads),
-                     too_recent=too_recent, window=(min(order, default=None), max(order, default=None)))
+                     too_recent=too_recent, window=(min(order, default=None), max(order, default=None)),
+                     rule_rows=tuple(rule), scoring=policy.scoring)

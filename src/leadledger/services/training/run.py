@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from leadledger.domain.predict.features import as_category
 from leadledger.domain.predict.leakage import DEFAULT_THRESHOLD, Leak, suspected_leaks
 from leadledger.domain.predict.metrics import CalibrationBin, Lift
 from leadledger.domain.predict.readiness import DEFAULT_MINIMUM_PER_OUTCOME, training_refusal
+from leadledger.domain.predict.rules import by_signal
 from leadledger.errors import LeadledgerError
 from leadledger.services.training.evaluation import (
     Fold,
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from leadledger.services.training.ledger import LedgerOutcome, LedgerSet
+    from leadledger.services.training.rules import RuleComparison
 
 EXAMPLES = 3
 
@@ -86,6 +89,12 @@ class TrainingReport:
     rounds: int
     seconds: float
     row_label: str = "line"  # what an example's `line` is: a CSV line or a contact id
+    rules: RuleComparison | None = None  # from the ledger: the current rule score and suggested weights
+
+    @property
+    def drivers(self) -> list[tuple[str, float]]:
+        """Mean |effect| per signal: an event type's count, decayed sum and recency added up."""
+        return by_signal(self.importance)
 
     @property
     def negatives(self) -> int:
@@ -111,6 +120,7 @@ class TrainingReport:
             "product": {
                 "rounds": self.rounds,
                 "importance": [{"feature": f, "mean_effect": e} for f, e in self.importance],
+                "drivers": [{"signal": f, "mean_effect": e} for f, e in self.drivers],
                 "examples": [
                     {self.row_label: x.line, "converted": x.converted,
                      "probability": x.explanation.probability, "up": [f.words() for f in x.explanation.up],
@@ -118,6 +128,7 @@ class TrainingReport:
                     for x in self.examples
                 ],
             },
+            "rules": None if self.rules is None else self.rules.to_dict(),
             "seconds": self.seconds,
         }
 
@@ -219,8 +230,19 @@ def train_ledger(
     progress: Callable[[str, int, int], None] = lambda _s, _d, _t: None,
 ) -> tuple[TrainingReport, ProductModel, LedgerSet]:
     """Train and evaluate on the ledger's own leads, each as of its decision time."""
+    from threadpoolctl import threadpool_limits
+
     from leadledger.services.training.ledger import ledger_table
+    from leadledger.services.training.rules import compare_rules
 
     found = ledger_table(engine, outcome, as_of)
     report, model = train_table(found.table, found.mapping, options, progress=progress)
+    if found.scoring is None or len(found.rule_rows) != len(found.table):
+        return report, model, found
+    started = time.perf_counter()
+    product = next(r for r in report.results if r.key == "product")
+    with threadpool_limits(options.threads):
+        rules = compare_rules(found.rule_rows, found.table.outcomes, found.scoring,
+                              make_folds(found.table, options), product.pooled)
+    report = dataclasses.replace(report, rules=rules, seconds=report.seconds + time.perf_counter() - started)
     return report, model, found
