@@ -12,9 +12,11 @@ from leadledger.cli.common import err, out, print_json, progress_bar, state, tab
 if TYPE_CHECKING:
     from leadledger.domain.predict.metrics import Spread
     from leadledger.services.training.ledger import LedgerOutcome
+    from leadledger.services.training.rules import RuleComparison
     from leadledger.services.training.run import TrainingOptions, TrainingReport
 
-SHORT_NAMES = {"product": "product", "logistic": "logistic", "naive_bayes": "naive Bayes"}
+SHORT_NAMES = {"product": "product", "logistic": "logistic", "naive_bayes": "naive Bayes",
+               "rules": "rules (current)", "suggested": "rules (suggested)"}
 RANKING = (("roc_auc", "ROC AUC"), ("pr_auc", "PR AUC"), ("brier", "Brier"), ("ece", "ECE"))
 TOP = (("lift_10", "lift top 10%"), ("capture_10", "capture 10%"), ("lift_20", "lift top 20%"),
        ("capture_20", "capture 20%"))
@@ -54,6 +56,10 @@ def train(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Without --csv: evaluate only; do not store (and activate) the model."
     ),
+    write_policy: Path = typer.Option(
+        None, "--write-policy", dir_okay=False,
+        help="Without --csv: write the active policy with the suggested rule weights to this YAML file.",
+    ),
 ) -> None:
     """Train and cross-validate a conversion model; compare it with logistic and naive-Bayes baselines.
 
@@ -66,8 +72,12 @@ def train(
 
     if split not in {s.value for s in Split}:
         raise typer.BadParameter("use stratified or time", param_hint="'--split'")
-    if html is not None and not html.parent.is_dir():
-        raise typer.BadParameter(f"folder {html.parent} does not exist", param_hint="'--html'")
+    for option, path in (("--html", html), ("--write-policy", write_policy)):
+        if path is not None and not path.parent.is_dir():
+            raise typer.BadParameter(f"folder {path.parent} does not exist", param_hint=f"'{option}'")
+    if write_policy is not None and csv is not None:
+        raise typer.BadParameter("suggested weights come from the ledger: drop --csv",
+                                 param_hint="'--write-policy'")
     options = TrainingOptions(split=Split(split), folds=folds, repeats=repeats, seed=seed, threads=threads,
                               minimum_per_outcome=min_per_outcome)
     if csv is None:
@@ -83,6 +93,8 @@ def train(
         from leadledger.web.training import render_training_report
 
         html.write_text(render_training_report(report), encoding="utf-8")
+    if write_policy is not None and report.rules is not None:
+        _write_policy(write_policy, report.rules.snippet)
     if as_json:
         print_json(report.to_dict())
         return
@@ -114,6 +126,19 @@ def _from_ledger(
     return report
 
 
+def _write_policy(path: Path, snippet: str) -> None:
+    """The active policy with the suggested scoring section, validated, written to `path`."""
+    from leadledger.services.training.rules import policy_with_scoring
+    from leadledger.store.policies import active_policy_text
+
+    with user_errors():
+        with state.engine().connect() as conn:
+            text = active_policy_text(conn)
+        path.write_text(policy_with_scoring(text, snippet, str(path)), encoding="utf-8")
+    err.print(f"Wrote {path}: the active policy with the suggested weights "
+              f"(`leadledger policy apply {path}` to use it).", highlight=False)
+
+
 def _print(r: TrainingReport) -> None:
     leaky = ""
     if r.leaky:
@@ -129,15 +154,20 @@ def _print(r: TrainingReport) -> None:
     scheme = (f"{r.folds} time-ordered folds (trained on earlier leads, tested on later)"
               if r.split.value == "time" else
               f"{r.folds} stratified folds × {r.repeats} repeat{'s' if r.repeats > 1 else ''}")
-    summaries = {x.key: x.summary() for x in r.results}
+    rows = [*r.results, *((r.rules.current, r.rules.suggested) if r.rules else ())]
+    summaries = {x.key: x.summary() for x in rows}
     for title, metrics in ((f"Cross-validated, {scheme}: mean ± sd over folds", RANKING),
                            ("Top-scored leads (same folds)", TOP)):
         out.print(table(title, ["model", *(name for _, name in metrics)], [
             [SHORT_NAMES.get(x.key, x.key), *(_figure(m, summaries[x.key][m]) for m, _ in metrics)]
-            for x in r.results
+            for x in rows
         ]))
     out.print("product = gradient-boosted trees (LightGBM), Platt-calibrated; ECE = expected calibration "
               "error; capture = share of all conversions among the top-scored leads.", highlight=False)
+    if r.rules:
+        out.print("rules = the policy's rule score at each lead's decision time; suggested = the suggested "
+                  "weights below, fitted on each fold's training rows; both Platt-calibrated on the training "
+                  "rows for Brier and ECE.", highlight=False)
     out.print(table(
         "Calibration of the product model (out-of-fold)",
         ["predicted", "leads", "mean predicted", "observed"],
@@ -148,6 +178,12 @@ def _print(r: TrainingReport) -> None:
         "What drives the product model (mean effect on a lead's probability)", ["feature", "mean |effect|"],
         [[name, f"{effect * 100:.1f} pts"] for name, effect in r.importance[:8] if effect > 0],
     ))
+    if r.rules:
+        out.print(table(
+            "The same, per signal (an event type's count, decayed sum and recency added up)",
+            ["signal", "mean |effect|"],
+            [[name, f"{effect * 100:.1f} pts"] for name, effect in r.drivers[:8] if effect > 0],
+        ))
     out.print("[bold]Example leads, explained[/bold] (effects in percentage points of probability)")
     for x in r.examples:
         e = x.explanation
@@ -155,6 +191,20 @@ def _print(r: TrainingReport) -> None:
         down = "; ".join(f.words() for f in e.down) or "—"
         out.print(f"  {r.row_label} {x.line} ({'converted' if x.converted else 'not converted'}): "
                   f"{e.probability:.0%}; up: {up}; down: {down}", highlight=False)
+    if r.rules:
+        _print_rules(r.rules)
+
+
+def _print_rules(c: RuleComparison) -> None:
+    """The same-volume comparison and the suggested weights, with both AUCs."""
+    now, new = c.current.summary()["roc_auc"], c.suggested.summary()["roc_auc"]
+    out.print("[bold]The rule score beside the model[/bold]")
+    out.print(f"  {c.volume.sentence(c.rule)} The suggested weights' top {c.volume.flagged:,} (out-of-fold) "
+              f"held {c.suggested_volume.model_converted:,}.", highlight=False)
+    out.print(f"[bold]Suggested rule weights[/bold]: cross-validated ROC AUC {new} against {now} for the "
+              f"current rules (same folds). Paste over the scoring: section of the policy YAML "
+              f"(or --write-policy FILE):", highlight=False)
+    out.print(c.snippet, highlight=False, markup=False, end="")
 
 
 def _share(x: float | None) -> str:

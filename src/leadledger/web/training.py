@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from leadledger.services.training.evaluation import METRICS
+from leadledger.domain.predict.metrics import Lift
+from leadledger.services.training.evaluation import METRICS, ModelResult
 from leadledger.services.training.run import TrainingReport
 from leadledger.web import format as fmt
 from leadledger.web.charts import Reference, Series, line_chart
@@ -15,6 +16,19 @@ METRIC_NAMES = {
 }
 
 
+def _rows(report: TrainingReport) -> list[ModelResult]:
+    """The models, then (from the ledger) the current rule score and the suggested weights."""
+    extra = [report.rules.current, report.rules.suggested] if report.rules else []
+    return [*report.results, *extra]
+
+
+def _gains(report: TrainingReport, key: str) -> list[Lift]:
+    """Lift and capture by tenth for a model or (from the ledger) a rule score."""
+    if key in report.gains:
+        return report.gains[key]
+    return report.rules.gains[key] if report.rules else []
+
+
 def render_training_report(report: TrainingReport) -> str:
     """The report as HTML: inline stylesheet and SVG, no script, no external URL."""
     return render(
@@ -22,7 +36,8 @@ def render_training_report(report: TrainingReport) -> str:
         r=report,
         title=f"Predictive scoring — {report.source}",
         metric_groups=[[(m, METRIC_NAMES[m]) for m in part] for part in (METRICS[:4], METRICS[4:])],
-        summaries={r.key: r.summary() for r in report.results},
+        rows=_rows(report),
+        summaries={r.key: r.summary() for r in _rows(report)},
         charts={k: trusted(v) for k, v in charts(report).items()},
     )
 
@@ -53,7 +68,7 @@ def _lift(report: TrainingReport) -> str:
     return line_chart(
         "Lift: conversion rate of the top-scored leads over the average",
         _tenths(report),
-        [Series(r.label, [g.lift for g in report.gains[r.key]]) for r in report.results],
+        [Series(r.label, [g.lift for g in _gains(report, r.key)]) for r in _rows(report)],
         y_label="Lift (× the average rate)", x_label="Leads taken, best scored first",
         refs=[Reference(1.0, "no model (1×)")], width=900,
     )
@@ -63,7 +78,7 @@ def _capture(report: TrainingReport) -> str:
     return line_chart(
         "Capture: share of all conversions among the top-scored leads",
         _tenths(report),
-        [Series(r.label, [g.capture for g in report.gains[r.key]]) for r in report.results],
+        [Series(r.label, [g.capture for g in _gains(report, r.key)]) for r in _rows(report)],
         y_label="Conversions captured (%)", x_label="Leads taken, best scored first",
         fmt=fmt.percent_tick, width=900,
     )

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from leadledger.domain.policy import NUMERIC_FIT_FIELDS, FitRule, Scoring, Signal
-from leadledger.domain.predict.metrics import average_precision, lift_at, roc_auc
+from leadledger.domain.predict.metrics import Lift, average_precision, lift_at, roc_auc
 from leadledger.domain.predict.rules import (
     RuleRow,
     SameVolume,
@@ -61,6 +61,7 @@ class RuleComparison:
     suggested_volume: SameVolume  # current MQLs vs the suggested threshold's top N
     suggestion: Scoring  # fitted on every row
     snippet: str
+    gains: dict[str, list[Lift]]  # per score key: lift and capture by tenth of the pooled out-of-fold scores
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -248,4 +249,24 @@ def compare_rules(
                                    [outcomes[i] for i in rows_scored])
     return RuleComparison(rule=rule_words(current), current=current_result, suggested=suggested_result,
                           volume=volume, suggested_volume=suggested_volume, suggestion=suggestion,
-                          snippet=scoring_snippet(suggestion))
+                          snippet=scoring_snippet(suggestion),
+                          gains={r.key: r.gains(outcomes) for r in (current_result, suggested_result)})
+
+
+def policy_with_scoring(policy_text: str, snippet: str, source: str = "suggested policy") -> str:
+    """The policy YAML with its `scoring:` section replaced by the snippet's, checked by the policy parser."""
+    from io import StringIO
+
+    from ruamel.yaml import YAML
+
+    from leadledger.policyfile import parse_policy
+
+    yaml = YAML(typ="rt")
+    yaml.width = 4096
+    document = yaml.load(StringIO(policy_text))
+    document["scoring"] = yaml.load(StringIO(snippet))["scoring"]
+    buffer = StringIO()
+    yaml.dump(document, buffer)
+    text = buffer.getvalue()
+    parse_policy(text, source)  # raises PolicyError naming the line of any problem
+    return text
