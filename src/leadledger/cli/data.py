@@ -111,12 +111,15 @@ def import_file(
         raise typer.Exit(1)
 
 
-def score(as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
-    """Rescore every contact (set-based) and apply automatic moves through the gates."""
+def score(
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    threads: int = typer.Option(1, "--threads", min=1, help="CPU threads for the predictive model."),
+) -> None:
+    """Rescore every contact (set-based; with the active predictive model too) and apply automatic moves."""
     from leadledger.services.scoring import rescore
 
     with user_errors(), progress_bar(not as_json) as progress:
-        report = rescore(state.engine(), utcnow(), progress)
+        report = rescore(state.engine(), utcnow(), progress, threads=threads)
     if as_json:
         print_json(report.to_dict())
         return
@@ -125,6 +128,17 @@ def score(as_json: bool = typer.Option(False, "--json", help="Print the report a
         f"(policy {report.policy_version}); {report.above_threshold:,} at or above the threshold "
         f"{report.threshold:g}."
     )
+    p = report.prediction
+    if p is None:
+        out.print("No active predictive model: rule scores only (`leadledger train` stores one).",
+                  highlight=False)
+    else:
+        out.print(
+            f"Model {p.model_id} ({p.outcome}) scored {p.predicted:,} contacts in {p.seconds:.2f} s"
+            + (f"; {p.not_applicable:,} already reached {p.outcome_stage} and are not scored"
+               if p.not_applicable else "") + ".",
+            highlight=False,
+        )
     moved = report.moves.moved
     if moved:
         out.print(table("Automatic moves", ["move", "contacts"], sorted(moved.items())))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
@@ -62,3 +63,37 @@ def rollback() -> None:
         model = rollback_model(state.engine(), utcnow())
     out.print(f"Rolled back: model {model.id} ({model.outcome}, trained {model.created_at:%Y-%m-%d}) "
               "is active again.", highlight=False)
+
+
+@app.command("export")
+def export(
+    model_id: int = typer.Argument(..., help="The model's id (see `leadledger models`)."),
+    file: Path = typer.Argument(..., dir_okay=False, help="Where to write the JSON document."),
+) -> None:
+    """Write a stored model (figures, training window, the model itself) to a JSON file."""
+    from leadledger.services.training.registry import export_model
+
+    with user_errors():
+        text = export_model(state.engine(), model_id)
+    if not file.parent.is_dir():
+        raise typer.BadParameter(f"folder {file.parent} does not exist", param_hint="'FILE'")
+    file.write_text(text, encoding="utf-8")
+    out.print(f"Wrote model {model_id} to {file}.", highlight=False)
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(..., dir_okay=False, help="A file written by `leadledger models export`."),
+    make_active: bool = typer.Option(False, "--activate", help="Make the imported model the active one."),
+) -> None:
+    """Store a model exported from another database as a new version here (scores identically)."""
+    from leadledger.services.training.registry import import_model
+
+    if not file.is_file():
+        raise typer.BadParameter(f"no such file: {file}", param_hint="'FILE'")
+    with user_errors():
+        new_id = import_model(state.engine(), file.read_text(encoding="utf-8"), str(file), now=utcnow(),
+                              activate=make_active)
+    state_words = "now active" if make_active else f"`leadledger models activate {new_id}` to use it"
+    out.print(f"Imported {file} as model {new_id} ({state_words}); `leadledger score` applies it.",
+              highlight=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 import typer
 from rich.panel import Panel
@@ -25,10 +26,12 @@ def contacts(
     if as_json:
         print_json(rows)
         return
+    active = rows[0]["active_model_id"] if rows else None
     out.print(
         table(
             f"Contacts{f' in {stage}' if stage else ''} (top {limit} by score)",
-            ["email", "name", "company", "stage", "score", "fit", "owner"],
+            ["email", "name", "company", "stage", "score", "fit",
+             f"P(model {active})" if active else "P(model)", "owner"],
             [
                 (
                     r["email"],
@@ -37,12 +40,17 @@ def contacts(
                     r["stage"],
                     r["score"],
                     r["fit"],
+                    "—" if r["probability"] is None else f"{r['probability']:.0%}",
                     r["owner"],
                 )
                 for r in rows
             ],
         )
     )
+    stale = sum(r["model_id"] is not None and not r["prediction_current"] for r in rows)
+    if stale:
+        out.print(f"{stale} of these were scored by an older model than the active model {active}: "
+                  "run `leadledger score`.", highlight=False)
 
 
 def accounts(
@@ -85,10 +93,14 @@ def explain(
 ) -> None:
     """Why a contact is where it is: score breakdown, evidence, ledger, and what the next stage needs."""
     from leadledger.services.contacts import explain as run_explain
+    from leadledger.services.predicting import explain_prediction
 
     with user_errors():
-        x = run_explain(state.engine(), email, utcnow())
+        now = utcnow()
+        x = run_explain(state.engine(), email, now)
+        predicted = explain_prediction(state.engine(), email, now)
     d = x.to_dict()
+    d["prediction"] = None if predicted is None else predicted.to_dict()
     if as_json:
         print_json(d)
         return
@@ -110,6 +122,7 @@ def explain(
             [(i["kind"], i["signal"], i["points"], i["detail"]) for i in s["breakdown"]],
         )
     )
+    _print_prediction(d["prediction"])
     out.print(
         table(
             "Four questions",
@@ -140,6 +153,26 @@ def explain(
                 out.print(f"  • {m['message']}")
         else:
             out.print(f"Ready for [bold]{d['next_stage']}[/bold]: its gate is satisfied.")
+
+
+def _print_prediction(p: dict[str, Any] | None) -> None:
+    """The active model's probability and its strongest factors each way, next to the rule score."""
+    if p is None:
+        out.print("Predictive model: none active (`leadledger train` stores one).", highlight=False)
+        return
+    if p["probability"] is None:
+        out.print(f"Model {p['model_id']} ({p['outcome']}): {p['note']}.", highlight=False)
+        return
+    stored = p["stored"]
+    also = ""
+    if stored and stored["current"] and abs(stored["probability"] - p["probability"]) >= 0.0005:
+        also = f" (stored by the last score: {stored['probability']:.1%})"
+    rows = [("up", f["words"]) for f in p["up"]] + [("down", f["words"]) for f in p["down"]]
+    out.print(table(f"Model {p['model_id']} ({p['outcome']}): {p['probability']:.1%} now{also}",
+                    ["", "why (effect in points of probability)"],
+                    rows or [("—", "no factor moves it by ½ point")]))
+    if p["note"]:
+        out.print(f"[yellow]{p['note']}[/yellow]", highlight=False)
 
 
 def move(

@@ -29,7 +29,7 @@ from leadledger.store.records import (
     record_evidence,
     record_stage_changes,
 )
-from leadledger.store.schema import accounts, contacts, opportunities, scores
+from leadledger.store.schema import accounts, contacts, opportunities, predictions, predictive_models, scores
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,11 +207,13 @@ def list_contacts(engine: Engine, *, stage: str | None = None, limit: int = 20) 
             scores.c.fit,
             contacts.c.owner,
             contacts.c.stage_entered_at,
+            predictions.c.probability,
+            predictions.c.model_id,
         )
         .select_from(
-            contacts.outerjoin(accounts, accounts.c.id == contacts.c.account_id).outerjoin(
-                scores, scores.c.contact_id == contacts.c.id
-            )
+            contacts.outerjoin(accounts, accounts.c.id == contacts.c.account_id)
+            .outerjoin(scores, scores.c.contact_id == contacts.c.id)
+            .outerjoin(predictions, predictions.c.contact_id == contacts.c.id)
         )
         .order_by(scores.c.total.desc().nulls_last(), contacts.c.id)
         .limit(limit)
@@ -219,12 +221,21 @@ def list_contacts(engine: Engine, *, stage: str | None = None, limit: int = 20) 
     if stage:
         q = q.where(contacts.c.stage == stage)
     with engine.connect() as conn:
+        active = conn.execute(
+            select(predictive_models.c.id).where(predictive_models.c.active.is_(True))
+        ).scalar_one_or_none()
+        # A probability is shown only when the active model made it: an older model's row is stale
+        # until the next `leadledger score` (model_id still says which model that was).
         return [
             {
                 **r._mapping,
                 "score": round(r.score, 1) if r.score is not None else None,
                 "fit": round(r.fit, 1) if r.fit is not None else None,
                 "stage_entered_at": db.from_db(r.stage_entered_at),
+                "probability": round(r.probability, 4) if r.probability is not None
+                and r.model_id == active else None,
+                "prediction_current": r.model_id is not None and r.model_id == active,
+                "active_model_id": active,
             }
             for r in conn.execute(q)
         ]

@@ -59,8 +59,8 @@ def explain(probability: float, factors: Sequence[Factor], top: int = 3) -> Expl
 # How the ledger's features read in an explanation ("3× demo request", "last pricing page view 12
 # days ago"): the feature names of `lead_features` are column names, not words.
 LEDGER_FIT_WORDS = {
-    "industry": "industry", "country": "country", "seniority": "seniority", "role": "role",
-    "source": "came in through",
+    "industry": "{} industry", "country": "based in {}", "seniority": "{} seniority", "role": "{} role",
+    "source": "came in through {}",
 }
 EVENT_WORDS = {
     "email_open": "email open", "email_click": "email click", "page_view": "page view",
@@ -80,7 +80,7 @@ def _ago(days: float) -> str:
 
 
 def _plain(x: float) -> str:
-    return f"{x:,.0f}" if x.is_integer() else f"{x:,.1f}"
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
 
 
 def describe_ledger_value(spec: FeatureSpec, raw: str | None, *, half_life_days: float) -> str:
@@ -109,17 +109,18 @@ def describe_ledger_value(spec: FeatureSpec, raw: str | None, *, half_life_days:
     if name == "days since last event":
         return "no activity yet" if number is None else f"last activity {_ago(number)}"
     if name == "days since created":
-        return "created just now" if number is None else f"in the ledger for {_plain(round(number))} days"
+        return "created just now" if number is None else f"in the ledger for {number:,.0f} days"
     if name == "employees":
         return "company size not given" if number is None else f"{_plain(number)} employees"
     if name == "annual_revenue":
         return "revenue not given" if number is None else f"annual revenue {_money(number)}"
     if name == "opted_out":
         return "opted out of email" if raw is not None and parse_boolean(raw) else "not opted out of email"
-    label = LEDGER_FIT_WORDS.get(name, name.replace("_", " "))
     if raw is None:
-        return f"{label} not given" if name != "source" else "source not given"
-    return f"{label} {raw.replace('_', ' ')}" if name == "source" else f"{label}: {raw.replace('_', ' ')}"
+        return f"{name.replace('_', ' ')} not given"
+    value = raw.replace("_", " ")
+    return LEDGER_FIT_WORDS.get(name, name.replace("_", " ") + " {}").format(
+        value.upper() if name == "country" else value)
 
 
 def _money(x: float) -> str:

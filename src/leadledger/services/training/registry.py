@@ -112,3 +112,69 @@ def load_active(engine: Engine) -> tuple[StoredModel, ProductModel] | None:
     if stored is None or stored.model is None:
         return None
     return stored, model_from_json(stored.model)
+
+
+EXPORT_FORMAT = "leadledger-model"
+EXPORT_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "kind": str, "outcome": str, "window_start": (str, type(None)), "window_end": (str, type(None)),
+    "leads": int, "converted": int, "features": list, "metrics": dict, "policy_version": str, "model": dict,
+}
+
+
+def export_model(engine: Engine, model_id: int) -> str:
+    """A stored version as a self-contained JSON document (its figures, window and the model)."""
+    from leadledger.store.predictive_models import get_model
+
+    with engine.connect() as conn:
+        stored = get_model(conn, model_id)
+    return json.dumps({
+        "format": EXPORT_FORMAT, "version": FORMAT, "id": stored.id,
+        "created_at": stored.created_at.isoformat(),
+        "kind": stored.kind, "outcome": stored.outcome,
+        "window_start": stored.window_start.isoformat() if stored.window_start else None,
+        "window_end": stored.window_end.isoformat() if stored.window_end else None,
+        "leads": stored.leads, "converted": stored.converted, "features": json.loads(stored.features),
+        "metrics": json.loads(stored.metrics), "policy_version": stored.policy_version,
+        "model": json.loads(stored.model or "{}"),
+    }, indent=1)
+
+
+def read_export(text: str, source: str) -> dict[str, Any]:
+    """Check an exported model document; a problem names the file, the line or field, and why."""
+    from leadledger.errors import LeadledgerError
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LeadledgerError(f"{source}, line {exc.lineno}: not JSON ({exc.msg})") from None
+    if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
+        raise LeadledgerError(f"{source}: field 'format' must be {EXPORT_FORMAT!r} (a `leadledger models "
+                              "export` file)")
+    if data.get("version") != FORMAT:
+        raise LeadledgerError(f"{source}: field 'version' is {data.get('version')!r}; this leadledger reads "
+                              f"version {FORMAT}")
+    for field, kind in EXPORT_FIELDS.items():
+        if field not in data:
+            raise LeadledgerError(f"{source}: field {field!r} is missing")
+        if not isinstance(data[field], kind) or isinstance(data[field], bool):
+            raise LeadledgerError(
+                f"{source}: field {field!r} has the wrong type ({type(data[field]).__name__})")
+    try:
+        model_from_json(json.dumps(data["model"]))
+    except Exception as exc:  # LightGBM or a missing key: the model itself is unusable
+        raise LeadledgerError(f"{source}: field 'model' is not a usable model ({exc})") from None
+    return data
+
+
+def import_model(engine: Engine, text: str, source: str, *, now: datetime, activate: bool) -> int:
+    """Store an exported model as a new version of this database (active if asked); returns its id."""
+    data = read_export(text, source)
+    values = {k: data[k] for k in ("kind", "outcome", "leads", "converted", "policy_version")}
+    values.update({
+        "window_start": datetime.fromisoformat(data["window_start"]) if data["window_start"] else None,
+        "window_end": datetime.fromisoformat(data["window_end"]) if data["window_end"] else None,
+        "features": json.dumps(data["features"]), "metrics": json.dumps(data["metrics"]),
+        "model": json.dumps(data["model"]),
+    })
+    with engine.begin() as conn:
+        return save_model(conn, values, activate=activate, now=now)
