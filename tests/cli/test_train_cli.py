@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from leadledger.cli import app
@@ -74,3 +75,32 @@ def test_errors_are_one_clear_line(leads: tuple[Path, Path], tmp_path: Path) -> 
     assert no_mapping.exit_code == 2 and "--mapping" in no_mapping.output
     no_ledger = runner.invoke(app, ["--db", str(tmp_path / "none.db"), "train"])
     assert no_ledger.exit_code == 1 and "leadledger init" in no_ledger.output
+
+
+def test_from_the_ledger_the_rule_score_and_suggested_weights(demo_engine: Engine, tmp_path: Path) -> None:
+    from leadledger.policyfile import load_policy_file
+
+    db = demo_engine.url.render_as_string(hide_password=False)
+    written = tmp_path / "suggested.yaml"
+    ledger = ["--db", db, "train", "--dry-run", "--outcome", "sql", "--decision-days", "7",
+              "--folds", "2", "--repeats", "1", "--min-per-outcome", "10"]
+    result = runner.invoke(app, [*ledger, "--json", "--write-policy", str(written)])
+    assert result.exit_code == 0, result.output
+    rules = json.loads(result.stdout)["rules"]
+    volume = rules["same_volume"]
+    assert [rules[k]["metrics"]["roc_auc"]["folds"] for k in ("current", "suggested")] == [2, 2]
+    assert 0 <= volume["rule_converted"] <= volume["mqls"] <= volume["leads"]
+    assert f"would have sent sales {volume['mqls']:,} of the {volume['leads']:,} leads" in volume["sentence"]
+    assert rules["suggested"]["snippet"].startswith("scoring:\n")
+    policy, _ = load_policy_file(written)  # the written policy parses, with the suggested threshold
+    assert policy.scoring.mql_threshold == rules["suggested"]["mql_threshold"]
+
+    printed = runner.invoke(app, ledger)
+    assert printed.exit_code == 0, printed.output
+    for text in ("rules (current)", "(suggested)", "The same, per signal", "would have sent sales",
+                 "Suggested rule weights: cross-validated ROC AUC", "  behavior:"):
+        assert text in printed.output
+
+    refused = runner.invoke(app, ["train", "--csv", "x.csv", "--mapping", "x-education", "--write-policy",
+                                  str(written)])
+    assert refused.exit_code == 2 and "from the ledger" in refused.output
