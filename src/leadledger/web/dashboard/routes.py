@@ -56,8 +56,10 @@ def _json(data: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(jsonable_encoder(data), status_code=status)
 
 
-def _now() -> datetime:
-    return utcnow()
+def _now(request: Request) -> datetime:
+    """The clock: `app.state.clock` when a test or a demo pins one, else the real time."""
+    clock = getattr(request.app.state, "clock", None)
+    return clock() if callable(clock) else utcnow()
 
 
 # ------------------------------------------------------------------ login
@@ -91,7 +93,7 @@ def logout() -> RedirectResponse:
 def funnel(request: Request, actor: Actor = Depends(page_requires(Permission.READ_REPORTS)),
            engine: Engine = Depends(get_engine)) -> Response:
     """Stage counts and conversion, trend by month, time in stage, by source."""
-    data, charts = pages.funnel_page(engine, _now())
+    data, charts = pages.funnel_page(engine, _now(request))
     if wants_json(request):
         return _json(data)
     return _page(request, "funnel.html.j2", actor, title="Funnel", active="funnel", d=data,
@@ -102,7 +104,7 @@ def funnel(request: Request, actor: Actor = Depends(page_requires(Permission.REA
 def audit(request: Request, actor: Actor = Depends(page_requires(Permission.READ_PERSONAL)),
           engine: Engine = Depends(get_engine)) -> Response:
     """Audit findings grouped by rule, most severe first."""
-    data = pages.audit_page(engine, _now())
+    data = pages.audit_page(engine, _now(request))
     if wants_json(request):
         return _json(data)
     return _page(request, "audit.html.j2", actor, title="Audit", active="audit", d=data)
@@ -125,7 +127,7 @@ def _queue_response(
     request: Request, actor: Actor, engine: Engine, *, status: int = 200, error: str | None = None,
     missing: list[dict[str, str]] | None = None, done: str | None = None,
 ) -> Response:
-    q = queue_service.sales_queue(engine, _now())
+    q = queue_service.sales_queue(engine, _now(request))
     with engine.connect() as conn:
         policy_ = load_active_policy(conn)
     actions = {
@@ -140,11 +142,11 @@ def _queue_response(
         if error:
             body["error"] = {"message": error, "missing": missing or []}
         return _json(body, status)
-    note = None
-    if not any(a["accept"] or a["reject"] for a in actions.values()):
-        note = f"Your role ({actor.role}) can see the queue but not accept or reject: that is sales' work."
+    refusals = [may_move(policy_, actor.role, s.stage, s.accept_to) for s in q.sections if s.accept_to]
+    note = next((f"You can see the queue but not accept from it: {r}." for r in refusals if r), None)
+    unscored = sum(1 for s in q.sections for i in s.items if i.score is None)
     return _page(request, "queue.html.j2", actor, title="Queue", active="queue", q=q, actions=actions,
-                 error=error, missing=missing or [], done=done, note=note, status=status)
+                 error=error, missing=missing or [], done=done, note=note, unscored=unscored, status=status)
 
 
 @router.get("/ui/queue", response_model=None)
@@ -196,7 +198,7 @@ def accept(request: Request, contact_id: int, actor: Actor = Depends(viewer),
         _check_move(request, engine, actor, contact_id, target)
     try:
         with writing(request):
-            change = queue_service.accept(engine, contact_id, now=_now(), actor=actor.label,
+            change = queue_service.accept(engine, contact_id, now=_now(request), actor=actor.label,
                                           owner=actor.name, role=actor.role)
     except Forbidden as e:
         raise PageForbidden(f"Refused: {e}.", as_json=wants_json(request)) from None
@@ -217,7 +219,7 @@ def reject(request: Request, contact_id: int, to_stage: str = Form(...), reason:
     _check_move(request, engine, actor, contact_id, to_stage)
     try:
         with writing(request):
-            change = queue_service.reject(engine, contact_id, to_stage, reason, now=_now(),
+            change = queue_service.reject(engine, contact_id, to_stage, reason, now=_now(request),
                                           actor=actor.label, role=actor.role)
     except Forbidden as e:
         raise PageForbidden(f"Refused: {e}.", as_json=wants_json(request)) from None
@@ -258,7 +260,7 @@ def _record_response(
     status: int = 200, refusal: str | None = None, missing: list[dict[str, str]] | None = None,
     form: dict[str, Any] | None = None, moved: bool = False,
 ) -> Response:
-    view = record_view(engine, contact_id, _now(), limit=limit)
+    view = record_view(engine, contact_id, _now(request), limit=limit)
     if wants_json(request):
         body = view.to_dict()
         if refusal:
@@ -312,8 +314,8 @@ async def move_contact(request: Request, contact_id: int, actor: Actor = Depends
 
         try:
             with writing(request):
-                change = move(engine, email_of(engine, contact_id), to_stage, now=_now(), actor=actor.label,
-                              reason=reason, evidence=evidence, role=actor.role)
+                change = move(engine, email_of(engine, contact_id), to_stage, now=_now(request),
+                              actor=actor.label, reason=reason, evidence=evidence, role=actor.role)
         except Forbidden as e:
             raise PageForbidden(f"Refused: {e}.", as_json=wants_json(request)) from None
         except TransitionRefused as e:
