@@ -27,6 +27,7 @@ class Kind(StrEnum):
     opportunities = "opportunities"
     evidence = "evidence"
     spend = "spend"
+    leads = "leads"  # contacts, by another name (as lead files call them)
 
 
 def init(
@@ -78,7 +79,8 @@ def import_file(
     kind: Kind = typer.Argument(..., help="What the file holds."),
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV file to import."),
     mapping: str = typer.Option(
-        None, "--mapping", help="Column mapping: leadledger (default), hubspot, salesforce, or a YAML file."
+        None, "--mapping",
+        help="Column mapping: leadledger (default), hubspot, salesforce, x-education, or a YAML file.",
     ),
     encoding: str = typer.Option(None, "--encoding", help="File encoding if not UTF-8, e.g. latin-1."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -90,7 +92,7 @@ def import_file(
         engine = state.engine()
         report = import_csv(
             engine,
-            kind.value,
+            "contacts" if kind is Kind.leads else kind.value,
             file,
             mapping=mapping,
             now=utcnow(),
