@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,14 +18,16 @@ from leadledger.services.importing import parse
 from leadledger.services.importing.fields import KINDS, KindSpec
 
 DEFAULT_MAPPING = "leadledger"
+PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
 
 class _KindIn(BaseModel):
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
-    columns: dict[str, str]
+    columns: dict[str, str] = {}
     values: dict[str, dict[str, str | None]] = {}
     constants: dict[str, str] = {}
+    templates: dict[str, str] = {}  # field → text with {Column} placeholders: lead-{Lead Number}@x.invalid
 
 
 class _MappingIn(BaseModel):
@@ -58,6 +60,7 @@ class KindMapping:
     columns: dict[str, tuple[str, ...]]  # field → source columns, preferred first
     values: dict[str, ValueMap]
     constants: dict[str, str]
+    templates: dict[str, str] = field(default_factory=dict)  # field → text with {Column} placeholders
 
 
 def header_key(name: str) -> str:
@@ -113,6 +116,7 @@ def _build(name: str, origin: str, spec: KindSpec, section: _KindIn) -> KindMapp
         {f for f in section.columns.values() if f not in fields}
         | {f for f in section.values if f not in fields}
         | {f for f in section.constants if f not in fields}
+        | {f for f in section.templates if f not in fields}
     )
     if bad:
         raise ImportFailed(
@@ -131,7 +135,7 @@ def _build(name: str, origin: str, spec: KindSpec, section: _KindIn) -> KindMapp
     }
     return KindMapping(
         mapping=name, spec=spec, columns={f: tuple(s) for f, s in columns.items()},
-        values=values, constants=dict(section.constants),
+        values=values, constants=dict(section.constants), templates=dict(section.templates),
     )
 
 
@@ -149,12 +153,17 @@ class ColumnPlan:
     labels: dict[str, str]  # field → the column name to show in rejects
     ignored: tuple[str, ...]
     duplicated: tuple[str, ...]
+    # field → (polars format text, the header positions it reads)
+    templates: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)
 
     def raw_columns(self) -> list[pl.Expr]:
         """`raw.<field>` for every field: the stripped file text (null when empty) or the constant."""
         exprs = []
         for f in self.kind.spec.names:
             parts = [_clean(pl.col(f"c{i}")) for i in self.sources.get(f, ())]
+            if f in self.templates:  # null when any column it reads is empty
+                text, at = self.templates[f]
+                parts.append(pl.format(text, *(_clean(pl.col(f"c{i}")) for i in at)))
             if f in self.kind.constants:
                 parts.append(pl.lit(self.kind.constants[f], dtype=pl.String))
             if not parts:
@@ -210,11 +219,26 @@ def plan_columns(kind: KindMapping, header: list[str], file: Path) -> ColumnPlan
             used.update(found)
         else:
             labels[f] = f
+    templates: dict[str, tuple[str, tuple[int, ...]]] = {}
+    for f, text in kind.templates.items():
+        names = PLACEHOLDER.findall(text)
+        absent = [n for n in names if header_key(n) not in positions]
+        if absent:
+            raise ImportFailed(
+                f"{file}: missing column {', '.join(map(repr, absent))} (template of {kind.spec.name} "
+                f"field {f}, mapping {kind.mapping}); the header has: "
+                + ", ".join(h for h in header if h.strip())
+            )
+        at = tuple(positions[header_key(n)] for n in names)
+        templates[f] = (PLACEHOLDER.sub("{}", text), at)
+        used.update(at)
+        if f not in sources and at:
+            labels[f] = header[at[0]]
     for group in kind.spec.required_columns:
-        if not any(f in sources or f in kind.constants for f in group):
+        if not any(f in sources or f in kind.constants or f in templates for f in group):
             raise ImportFailed(_missing_message(kind, group, header, file))
     ignored = tuple(h for i, h in enumerate(header) if i not in used and h.strip())
-    return ColumnPlan(kind, sources, labels, ignored, tuple(duplicated))
+    return ColumnPlan(kind, sources, labels, ignored, tuple(duplicated), templates)
 
 
 def _missing_message(kind: KindMapping, group: tuple[str, ...], header: list[str], file: Path) -> str:
