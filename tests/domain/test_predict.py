@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import pytest
 
+from leadledger.domain.predict import metrics as M
 from leadledger.domain.predict.explain import Factor, describe_value, explain
 from leadledger.domain.predict.features import (
     MISSING,
@@ -19,16 +20,6 @@ from leadledger.domain.predict.features import (
     quantile_edges,
 )
 from leadledger.domain.predict.leakage import single_feature_auc, suspected_leaks
-from leadledger.domain.predict.metrics import (
-    average_precision,
-    brier,
-    calibration_bins,
-    expected_calibration_error,
-    gains,
-    lift_at,
-    roc_auc,
-    spread,
-)
 from leadledger.domain.predict.naive_bayes import fit_naive_bayes
 from leadledger.domain.predict.readiness import training_refusal
 
@@ -67,11 +58,11 @@ def test_naive_bayes_needs_both_outcomes() -> None:
 
 def test_roc_auc_and_average_precision_by_hand() -> None:
     scores, outcomes = [0.1, 0.4, 0.35, 0.8], [False, False, True, True]
-    assert roc_auc(scores, outcomes) == pytest.approx(0.75)  # 3 of 4 pairs ordered right
+    assert M.roc_auc(scores, outcomes) == pytest.approx(0.75)  # 3 of 4 pairs ordered right
     # thresholds 0.8 (P=1, R=.5), 0.4 (P=.5, R=.5), 0.35 (P=2/3, R=1): .5·1 + .5·2/3
-    assert average_precision(scores, outcomes) == pytest.approx(5 / 6)
-    assert roc_auc([0.5, 0.5], [True, False]) == pytest.approx(0.5)  # a tie counts half
-    assert roc_auc([0.2, 0.3], [True, True]) is None
+    assert M.average_precision(scores, outcomes) == pytest.approx(5 / 6)
+    assert M.roc_auc([0.5, 0.5], [True, False]) == pytest.approx(0.5)  # a tie counts half
+    assert M.roc_auc([0.2, 0.3], [True, True]) is None
 
 
 def test_ranking_metrics_agree_with_scikit_learn() -> None:
@@ -80,37 +71,37 @@ def test_ranking_metrics_agree_with_scikit_learn() -> None:
     rng = random.Random(3)
     outcomes = [rng.random() < 0.3 for _ in range(500)]
     scores = [round(rng.random() + 0.4 * y, 2) for y in outcomes]  # rounding makes ties
-    assert roc_auc(scores, outcomes) == pytest.approx(roc_auc_score(outcomes, scores))
-    assert average_precision(scores, outcomes) == pytest.approx(average_precision_score(outcomes, scores))
+    assert M.roc_auc(scores, outcomes) == pytest.approx(roc_auc_score(outcomes, scores))
+    assert M.average_precision(scores, outcomes) == pytest.approx(average_precision_score(outcomes, scores))
 
 
 def test_brier_calibration_and_ece_by_hand() -> None:
     probabilities, outcomes = [0.05, 0.15, 0.15, 0.95], [False, True, False, True]
-    assert brier(probabilities, outcomes) == pytest.approx((0.05**2 + 0.85**2 + 0.15**2 + 0.05**2) / 4)
-    bins = calibration_bins(probabilities, outcomes)
+    assert M.brier(probabilities, outcomes) == pytest.approx((0.05**2 + 0.85**2 + 0.15**2 + 0.05**2) / 4)
+    bins = M.calibration_bins(probabilities, outcomes)
     assert [b.leads for b in bins] == [1, 2, 0, 0, 0, 0, 0, 0, 0, 1]
     assert (bins[1].predicted, bins[1].observed) == (pytest.approx(0.15), pytest.approx(0.5))
     # gaps .05 (1 lead), .35 (2 leads), .05 (1 lead) → (.05 + .7 + .05) / 4
-    assert expected_calibration_error(bins) == pytest.approx(0.2)
-    assert calibration_bins([1.0], [True])[-1].leads == 1  # 1.0 belongs to the last bin
+    assert M.expected_calibration_error(bins) == pytest.approx(0.2)
+    assert M.calibration_bins([1.0], [True])[-1].leads == 1  # 1.0 belongs to the last bin
 
 
 def test_lift_and_capture_by_hand() -> None:
     scores = [10 - i for i in range(10)]
     outcomes = [True, True, False, True, False, False, False, False, False, False]  # base rate 0.3
-    top10, top20 = lift_at(scores, outcomes, 0.1), lift_at(scores, outcomes, 0.2)
+    top10, top20 = M.lift_at(scores, outcomes, 0.1), M.lift_at(scores, outcomes, 0.2)
     assert (top10.leads, top10.conversions) == (1, 1)
     assert top10.lift == pytest.approx(1 / 0.3)
     assert top10.capture == pytest.approx(1 / 3)
     assert top20.capture == pytest.approx(2 / 3)
-    assert lift_at(scores, outcomes, 0.4).lift == pytest.approx(0.75 / 0.3)
-    table = gains(scores, outcomes)
+    assert M.lift_at(scores, outcomes, 0.4).lift == pytest.approx(0.75 / 0.3)
+    table = M.gains(scores, outcomes)
     assert table[-1].capture == pytest.approx(1.0)
     assert table[-1].lift == pytest.approx(1.0)
 
 
 def test_spread_is_mean_and_sample_sd() -> None:
-    s = spread([0.8, 0.9, 1.0])
+    s = M.spread([0.8, 0.9, 1.0])
     assert (s.mean, s.sd, s.low, s.high, s.folds) == (pytest.approx(0.9), pytest.approx(0.1), 0.8, 1.0, 3)
     assert str(s) == "0.900 ± 0.100"
 
