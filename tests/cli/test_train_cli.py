@@ -84,7 +84,8 @@ def test_from_the_ledger_the_rule_score_and_suggested_weights(demo_engine: Engin
     written = tmp_path / "suggested.yaml"
     ledger = ["--db", db, "train", "--dry-run", "--outcome", "sql", "--decision-days", "7",
               "--folds", "2", "--repeats", "1", "--min-per-outcome", "10"]
-    result = runner.invoke(app, [*ledger, "--json", "--write-policy", str(written)])
+    page = tmp_path / "report.html"
+    result = runner.invoke(app, [*ledger, "--json", "--write-policy", str(written), "--html", str(page)])
     assert result.exit_code == 0, result.output
     rules = json.loads(result.stdout)["rules"]
     volume = rules["same_volume"]
@@ -94,6 +95,9 @@ def test_from_the_ledger_the_rule_score_and_suggested_weights(demo_engine: Engin
     assert rules["suggested"]["snippet"].startswith("scoring:\n")
     policy, _ = load_policy_file(written)  # the written policy parses, with the suggested threshold
     assert policy.scoring.mql_threshold == rules["suggested"]["mql_threshold"]
+    html = page.read_text()
+    assert "The rule score beside the model" in html and "Current rule score" in html
+    assert f"mql_threshold: {rules['suggested']['mql_threshold']:g}" in html and "per signal" in html
 
     printed = runner.invoke(app, ledger)
     assert printed.exit_code == 0, printed.output
