@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
 from leadledger.api.deps import get_engine, require, writing
@@ -24,6 +24,9 @@ MAX_BATCH = 5_000
 Text = Annotated[str, Field(max_length=1000)]
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 Number = StrictInt | StrictFloat
+MAX_ID = 2_147_483_647  # ids are INTEGER columns (32-bit on PostgreSQL): larger numbers name nothing
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 After = Annotated[str | None, Query(description="Cursor: the `next` of the previous page.", max_length=20)]
 Limit = Annotated[int, Query(ge=1, le=browse.MAX_PAGE, description="Page size.")]
 
@@ -111,7 +114,7 @@ class EventIn(Strict):
 
     event_id: Annotated[str, Field(min_length=1, max_length=200)]
     email: Annotated[str, Field(min_length=3, max_length=320)] | None = None
-    contact_id: StrictInt | None = None
+    contact_id: Annotated[StrictInt, Field(ge=1, le=MAX_ID)] | None = None
     type: Annotated[str, Field(min_length=1, max_length=50)]
     occurred_at: datetime
     two_way: StrictBool | None = None
@@ -162,7 +165,7 @@ def _cursor(after: str | None) -> int | None:
     if not after.isdigit():
         raise ApiError(422, f"invalid cursor {after!r}: pass the `next` value of the previous page",
                        [{"field": "after", "in": "query", "reason": "not a cursor"}])
-    return int(after)
+    return min(int(after), MAX_ID)  # past the last possible id: an empty page, not an overflow
 
 
 async def _ingest(request: Request, kind: str, items: list[dict[str, Any]], actor: Actor) -> IngestResult:
@@ -223,7 +226,7 @@ def list_accounts(request: Request, industry: str | None = Query(None, max_lengt
 
 
 @router.get("/accounts/{account_id}", tags=["accounts"], responses=ERRORS)
-def get_account(account_id: int, request: Request,
+def get_account(account_id: Id, request: Request,
                 _: Actor = Depends(require(Permission.READ_PERSONAL))) -> dict[str, Any]:
     """One account with its contact count."""
     return browse.account(get_engine(request), account_id)
@@ -243,7 +246,7 @@ async def upsert_contact(body: ContactIn, request: Request, response: Response,
 
 @router.get("/contacts", tags=["contacts"], response_model=Page, responses=ERRORS)
 def list_contacts(request: Request, stage: str | None = Query(None, max_length=50),
-                  owner: str | None = Query(None, max_length=255), account_id: int | None = None,
+                  owner: str | None = Query(None, max_length=255), account_id: IdQuery = None,
                   source: str | None = Query(None, max_length=50),
                   email: str | None = Query(None, max_length=320),
                   after: After = None, limit: Limit = 100,
@@ -254,14 +257,14 @@ def list_contacts(request: Request, stage: str | None = Query(None, max_length=5
 
 
 @router.get("/contacts/{contact_id}", tags=["contacts"], responses=ERRORS)
-def get_contact(contact_id: int, request: Request,
+def get_contact(contact_id: Id, request: Request,
                 _: Actor = Depends(require(Permission.READ_PERSONAL))) -> dict[str, Any]:
     """One contact with its account and stored score."""
     return browse.contact(get_engine(request), contact_id)
 
 
 @router.get("/contacts/{contact_id}/explain", tags=["contacts"], responses=ERRORS)
-def explain_contact(contact_id: int, request: Request,
+def explain_contact(contact_id: Id, request: Request,
                     _: Actor = Depends(require(Permission.READ_PERSONAL))) -> dict[str, Any]:
     """Score breakdown by rule, the four questions, evidence, ledger, what the next stage needs, and the
     predictive model's probability with its reasons when a model is active."""
@@ -295,7 +298,7 @@ def _predictive(engine: Any, contact_id: int, now: datetime) -> dict[str, Any] |
 
 
 @router.get("/contacts/{contact_id}/stage-changes", tags=["stage changes"], responses=ERRORS)
-def contact_ledger(contact_id: int, request: Request,
+def contact_ledger(contact_id: Id, request: Request,
                    _: Actor = Depends(require(Permission.READ_PERSONAL))) -> list[dict[str, Any]]:
     """The contact's ledger, oldest first."""
     return browse.contact_ledger(get_engine(request), contact_id)
@@ -303,7 +306,7 @@ def contact_ledger(contact_id: int, request: Request,
 
 @router.post("/contacts/{contact_id}/stage-changes", tags=["stage changes"], status_code=201,
              responses={**ERRORS, 422: {"description": "the gate refused; details list what is missing"}})
-async def change_stage(contact_id: int, body: StageChangeIn, request: Request,
+async def change_stage(contact_id: Id, body: StageChangeIn, request: Request,
                        actor: Actor = Depends(require(Permission.MOVE_STAGE))) -> dict[str, Any]:
     """A gated move: 201 with the ledger entry; 403 if the role does not own the move; 422 listing
     the missing evidence."""
@@ -322,7 +325,7 @@ async def change_stage(contact_id: int, body: StageChangeIn, request: Request,
 
 
 @router.get("/contacts/{contact_id}/evidence", tags=["evidence"], responses=ERRORS)
-def contact_evidence(contact_id: int, request: Request,
+def contact_evidence(contact_id: Id, request: Request,
                      _: Actor = Depends(require(Permission.READ_PERSONAL))) -> list[dict[str, Any]]:
     """The contact's qualification evidence."""
     return browse.contact_evidence(get_engine(request), contact_id)
@@ -330,7 +333,7 @@ def contact_evidence(contact_id: int, request: Request,
 
 @router.post("/contacts/{contact_id}/evidence", tags=["evidence"], response_model=ItemOut, status_code=201,
              responses=ERRORS)
-async def add_evidence(contact_id: int, body: EvidenceIn, request: Request, response: Response,
+async def add_evidence(contact_id: Id, body: EvidenceIn, request: Request, response: Response,
                        actor: Actor = Depends(require(Permission.WRITE_EVIDENCE))) -> dict[str, Any]:
     """Record a qualification fact, confirmed by the acting user or key."""
     email = browse.contact_email(get_engine(request), contact_id)
@@ -356,7 +359,7 @@ async def upsert_opportunity(body: OpportunityIn, request: Request, response: Re
 
 
 @router.get("/opportunities", tags=["opportunities"], response_model=Page, responses=ERRORS)
-def list_opportunities(request: Request, account_id: int | None = None,
+def list_opportunities(request: Request, account_id: IdQuery = None,
                        stage: str | None = Query(None, max_length=50), open: bool | None = None,
                        after: After = None, limit: Limit = 100,
                        _: Actor = Depends(require(Permission.READ_PERSONAL))) -> dict[str, Any]:
@@ -366,7 +369,7 @@ def list_opportunities(request: Request, account_id: int | None = None,
 
 
 @router.get("/opportunities/{opportunity_id}", tags=["opportunities"], responses=ERRORS)
-def get_opportunity(opportunity_id: int, request: Request,
+def get_opportunity(opportunity_id: Id, request: Request,
                     _: Actor = Depends(require(Permission.READ_PERSONAL))) -> dict[str, Any]:
     """One opportunity with its buying committee."""
     return browse.opportunity(get_engine(request), opportunity_id)
