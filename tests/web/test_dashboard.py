@@ -237,3 +237,24 @@ def test_the_timeline_is_capped_with_a_show_more_link(sales: Any, data: dict[str
 def test_a_missing_contact_is_a_404(sales: Any) -> None:
     assert sales.get("/ui/contacts/999999").status_code == 404
     assert sales.post("/ui/queue/999999/accept").status_code == 404
+
+
+def test_the_record_page_shows_the_stored_prediction_and_asks_the_model_only_for_why(
+    sales: Any, engine: Engine, data: dict[str, int]
+) -> None:
+    from leadledger.store.schema import predictions, predictive_models
+
+    assert sales.get(f"/ui/contacts/{data['sal']}?format=json").json()["prediction"] is None  # no model
+    with engine.begin() as conn:
+        model = conn.execute(predictive_models.insert().values(
+            created_at=NOW.replace(tzinfo=None), kind="lightgbm", outcome="reached customer within 180 days",
+            leads=1000, converted=100, features="[]", metrics="{}", policy_version="test", model="{}",
+            active=True)).inserted_primary_key[0]
+        conn.execute(predictions.insert().values(contact_id=data["sal"], model_id=model, probability=0.37,
+                                                 scored_at=NOW.replace(tzinfo=None)))
+    p = sales.get(f"/ui/contacts/{data['sal']}?format=json").json()["prediction"]
+    assert (p["model_id"], p["probability"], p["up"], p["note"]) == (model, 0.37, [], None)
+    page = sales.get(f"/ui/contacts/{data['sal']}").text
+    assert "37%" in page and 'href="?why=1#prediction-factors"' in page
+    other = sales.get(f"/ui/contacts/{data['lead']}?format=json").json()["prediction"]
+    assert other["probability"] is None and "no stored probability" in other["note"]

@@ -9,13 +9,13 @@ there is more to show.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
-from leadledger.errors import NotFound
+from leadledger.errors import LeadledgerError, NotFound
 from leadledger.services.contacts import Explanation, explain
 from leadledger.store import db
 from leadledger.store.schema import contacts, events, predictions, predictive_models
@@ -38,13 +38,17 @@ class TimelineEntry:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Prediction:
-    """The active predictive model's probability for this contact, where `leadledger score` stored one."""
+    """The active predictive model's view of this contact: probability now, why, and what `score` stored."""
 
-    probability: float
     model_id: int
-    model_kind: str
+    outcome: str
+    applies: bool  # False once the contact reached the outcome stage
+    probability: float | None  # the active model's, as of the page's clock
+    stored_probability: float | None  # what the last `leadledger score` wrote
     scored_at: datetime | None
-    factors: tuple[dict[str, Any], ...] = ()  # filled when services.predicting can explain it
+    up: tuple[str, ...]  # strongest factors pushing up, in words ("Source = free trial: +12%")
+    down: tuple[str, ...]
+    note: str | None  # e.g. "not scored by model 3 yet — run `leadledger score`"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,13 +79,7 @@ class RecordView:
             ],
             "events_total": self.events_total,
             "events_shown": self.events_shown,
-            "prediction": None if self.prediction is None else {
-                "probability": self.prediction.probability,
-                "model_id": self.prediction.model_id,
-                "model_kind": self.prediction.model_kind,
-                "scored_at": self.prediction.scored_at,
-                "factors": list(self.prediction.factors),
-            },
+            "prediction": None if self.prediction is None else asdict(self.prediction),
             "stages": [name for name, _ in self.stages],
             "evidence_fields": list(self.evidence_fields),
         }
@@ -120,9 +118,14 @@ def id_of(engine: Engine, email: str) -> int:
 
 
 def record_view(
-    engine: Engine, contact_id: int, now: datetime, *, limit: int = DEFAULT_TIMELINE
+    engine: Engine, contact_id: int, now: datetime, *, limit: int = DEFAULT_TIMELINE, why: bool = False
 ) -> RecordView:
-    """The record page of contact `contact_id` as of `now`, its timeline capped at `limit` events."""
+    """The record page of contact `contact_id` as of `now`, its timeline capped at `limit` events.
+
+    The predictive probability is the one `leadledger score` stored (one indexed read); `why` asks
+    the active model for its factors as of now, which costs tens of milliseconds (the model is
+    loaded and run), so the page does it only when asked.
+    """
     from leadledger.domain.transitions import allowed_evidence_fields
     from leadledger.store.policies import load_active_policy
 
@@ -138,12 +141,7 @@ def record_view(
             .order_by(ev.occurred_at.desc(), ev.seq.desc())
             .limit(limit)
         ).all()
-        pred = conn.execute(
-            select(predictions.c.probability, predictions.c.model_id, predictions.c.scored_at,
-                   predictive_models.c.kind)
-            .join(predictive_models, predictive_models.c.id == predictions.c.model_id)
-            .where(predictions.c.contact_id == contact_id)
-        ).first()
+        stored = None if why else _stored_prediction(conn, contact_id)
     timeline = [
         TimelineEntry(at=db.from_db(r.occurred_at) or now, kind="event", title=r.type.replace("_", " "),
                       detail=_event_detail(r.properties), two_way=bool(r.two_way))
@@ -162,27 +160,50 @@ def record_view(
         timeline=tuple(timeline),
         events_total=int(total),
         events_shown=len(rows),
-        prediction=None if pred is None else Prediction(
-            probability=float(pred.probability), model_id=int(pred.model_id), model_kind=str(pred.kind),
-            scored_at=db.from_db(pred.scored_at), factors=_factors(engine, contact_id, now),
-        ),
+        prediction=_prediction(engine, contact_id, now) if why else stored,
         stages=tuple((s.name, s.label) for s in policy.stages),
         evidence_fields=allowed_evidence_fields(policy),
     )
 
 
-def _factors(engine: Engine, contact_id: int, now: datetime) -> tuple[dict[str, Any], ...]:
-    """The prediction's factors, when the predictive service offers an explanation (slot for it)."""
+def _stored_prediction(conn: Connection, contact_id: int) -> Prediction | None:
+    """What the last `leadledger score` stored for the contact under the active model (None: no model)."""
+    pm, pr = predictive_models.c, predictions.c
+    active = conn.execute(select(pm.id, pm.outcome).where(pm.active.is_(True))).first()
+    if active is None:
+        return None
+    row = conn.execute(
+        select(pr.model_id, pr.probability, pr.scored_at).where(pr.contact_id == contact_id)
+    ).first()
+    current = row is not None and row.model_id == active.id
+    note = None
+    if row is None:
+        note = "no stored probability: past the outcome stage, or not scored since the model was activated"
+    elif not current:
+        note = f"stored by model {row.model_id}; active is {active.id} — run `leadledger score`"
+    return Prediction(
+        model_id=int(active.id), outcome=str(active.outcome), applies=row is not None,
+        probability=float(row.probability) if current and row is not None else None,
+        stored_probability=None if row is None else float(row.probability),
+        scored_at=None if row is None else db.from_db(row.scored_at), up=(), down=(), note=note,
+    )
+
+
+def _prediction(engine: Engine, contact_id: int, now: datetime) -> Prediction | None:
+    """The active model's probability and factors (services.predicting), None without an active model."""
+    from leadledger.services.predicting import explain_prediction
+
     try:
-        from leadledger.services import predicting  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return ()
-    fn = getattr(predicting, "explain_prediction", None)
-    if fn is None:
-        return ()
-    try:
-        result = fn(engine, contact_id, now)
-    except Exception:  # the page shows the probability even when the explanation cannot be made
-        return ()
-    items = result.get("factors", []) if isinstance(result, dict) else getattr(result, "factors", ())
-    return tuple(dict(f) if isinstance(f, dict) else {"factor": str(f)} for f in items)
+        p = explain_prediction(engine, contact_id, now)
+    except LeadledgerError as e:  # a model the ledger cannot feed: the page still shows the rules
+        return Prediction(model_id=0, outcome="", applies=False, probability=None, stored_probability=None,
+                          scored_at=None, up=(), down=(), note=f"the predictive model cannot explain it: {e}")
+    if p is None:
+        return None
+    x = p.explanation
+    return Prediction(
+        model_id=p.model_id, outcome=p.outcome, applies=p.applies, probability=p.probability,
+        stored_probability=p.stored_probability, scored_at=p.scored_at,
+        up=tuple(f.words() for f in x.up) if x else (), down=tuple(f.words() for f in x.down) if x else (),
+        note=p.note,
+    )

@@ -257,10 +257,10 @@ def _require(request: Request, actor: Actor, permission: Permission) -> None:
 
 def _record_response(
     request: Request, actor: Actor, engine: Engine, contact_id: int, *, limit: int = DEFAULT_TIMELINE,
-    status: int = 200, refusal: str | None = None, missing: list[dict[str, str]] | None = None,
-    form: dict[str, Any] | None = None, moved: bool = False,
+    why: bool = False, status: int = 200, refusal: str | None = None,
+    missing: list[dict[str, str]] | None = None, form: dict[str, Any] | None = None, moved: bool = False,
 ) -> Response:
-    view = record_view(engine, contact_id, _now(request), limit=limit)
+    view = record_view(engine, contact_id, _now(request), limit=limit, why=why)
     if wants_json(request):
         body = view.to_dict()
         if refusal:
@@ -287,11 +287,12 @@ def find_contact(email: str, actor: Actor = Depends(page_requires(Permission.REA
 
 
 @router.get("/ui/contacts/{contact_id}", response_model=None)
-def record(request: Request, contact_id: int, events: int = DEFAULT_TIMELINE, moved: int = 0,
+def record(request: Request, contact_id: int, events: int = DEFAULT_TIMELINE, moved: int = 0, why: int = 0,
            actor: Actor = Depends(page_requires(Permission.READ_PERSONAL)),
            engine: Engine = Depends(get_engine)) -> Response:
     """One contact: stage, score breakdown, evidence, what the next stage needs, timeline, move form."""
-    return _record_response(request, actor, engine, contact_id, limit=events, moved=bool(moved))
+    return _record_response(request, actor, engine, contact_id, limit=events, moved=bool(moved),
+                            why=bool(why))
 
 
 @router.post("/ui/contacts/{contact_id}/move", response_model=None)
