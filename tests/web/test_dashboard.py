@@ -258,3 +258,11 @@ def test_the_record_page_shows_the_stored_prediction_and_asks_the_model_only_for
     assert "37%" in page and 'href="?why=1#prediction-factors"' in page
     other = sales.get(f"/ui/contacts/{data['lead']}?format=json").json()["prediction"]
     assert other["probability"] is None and "no stored probability" in other["note"]
+
+
+def test_the_audit_page_keeps_its_result_until_asked_to_rerun(sales: Any, engine: Engine) -> None:
+    first = sales.get("/ui/audit?format=json").json()
+    assert first["cached"] is False and first["findings"] >= 1
+    assert sales.get("/ui/audit?format=json").json()["cached"] is True
+    assert "rerun the audit" in sales.get("/ui/audit").text
+    assert sales.get("/ui/audit?format=json&refresh=1").json()["cached"] is False

@@ -6,6 +6,8 @@ render a template or redirect after a POST (so a reload never repeats an action)
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime
 from typing import Any
 
@@ -103,11 +105,28 @@ def funnel(request: Request, actor: Actor = Depends(page_requires(Permission.REA
 @router.get("/ui/audit", response_model=None)
 def audit(request: Request, actor: Actor = Depends(page_requires(Permission.READ_PERSONAL)),
           engine: Engine = Depends(get_engine)) -> Response:
-    """Audit findings grouped by rule, most severe first."""
-    data = pages.audit_page(engine, _now(request))
+    """Audit findings grouped by rule, most severe first (kept for AUDIT_CACHE_SECONDS; ?refresh=1 reruns)."""
+    data = _cached_audit(request, engine, refresh=request.query_params.get("refresh") == "1")
     if wants_json(request):
         return _json(data)
     return _page(request, "audit.html.j2", actor, title="Audit", active="audit", d=data)
+
+
+# The audit reads the whole ledger (about 50 s at 1M contacts), so the page keeps its last result
+# for a few minutes per app; the page says when it was computed and offers a rerun.
+AUDIT_CACHE_SECONDS = 300.0
+_audit_lock = threading.Lock()
+
+
+def _cached_audit(request: Request, engine: Engine, *, refresh: bool) -> dict[str, Any]:
+    state = request.app.state
+    with _audit_lock:  # one audit at a time: concurrent viewers wait for it instead of each running one
+        cached = getattr(state, "dashboard_audit", None)
+        if not refresh and cached is not None and time.monotonic() - cached[0] < AUDIT_CACHE_SECONDS:
+            return {**cached[1], "cached": True}
+        data = pages.audit_page(engine, _now(request))
+        state.dashboard_audit = (time.monotonic(), data)
+    return {**data, "cached": False}
 
 
 @router.get("/ui/policy", response_model=None)
