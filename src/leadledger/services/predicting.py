@@ -13,6 +13,7 @@ and turns the trees' exact contributions into the factors that pushed its probab
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -138,14 +139,19 @@ def predict_all(
     if progress:
         progress(step, 0, len(ids))
     scored_at, done = to_db(now), 0
-    for block in feature_blocks(conn, ids, now, half_life_days=policy.scoring.half_life_days, chunk=chunk,
-                                needed=needed):
-        p = probabilities(model, encode(model.encoder, block, needed), threads)
-        done += bulk_insert(conn, "predictions", ("contact_id", "model_id", "probability", "scored_at"),
-                            zip(block.contact_ids.tolist(), repeat(stored.id), p.tolist(), repeat(scored_at),
-                                strict=False))
-        if progress:
-            progress(step, done, len(ids))
+    # A second connection reads the events ahead (same committed rows: this transaction only
+    # rewrites scores and predictions); an in-memory SQLite database has no second connection.
+    separate = conn.engine.url.database not in (None, "", ":memory:") or conn.dialect.name != "sqlite"
+    with contextlib.ExitStack() as stack:
+        reader = stack.enter_context(conn.engine.connect()) if separate and len(ids) > chunk else None
+        for block in feature_blocks(conn, ids, now, half_life_days=policy.scoring.half_life_days,
+                                    chunk=chunk, needed=needed, reader=reader):
+            p = probabilities(model, encode(model.encoder, block, needed), threads)
+            done += bulk_insert(conn, "predictions", ("contact_id", "model_id", "probability", "scored_at"),
+                                zip(block.contact_ids.tolist(), repeat(stored.id), p.tolist(),
+                                    repeat(scored_at), strict=False))
+            if progress:
+                progress(step, done, len(ids))
     return PredictionRun(model_id=stored.id, outcome=stored.outcome, outcome_stage=stage, predicted=done,
                          not_applicable=everyone - len(ids), seconds=time.perf_counter() - started)
 
