@@ -235,7 +235,10 @@ def test_the_timeline_is_capped_with_a_show_more_link(sales: Any, data: dict[str
 
 
 def test_a_missing_contact_is_a_404(sales: Any) -> None:
-    assert sales.get("/ui/contacts/999999").status_code == 404
+    page = sales.get("/ui/contacts/999999")
+    assert page.status_code == 404 and "no contact with id 999999" in page.text
+    assert "<h1>Not found" in page.text
+    assert sales.get("/ui/contacts/999999?format=json").json()["error"]["status"] == 404
     assert sales.post("/ui/queue/999999/accept").status_code == 404
 
 

@@ -310,6 +310,11 @@ def record(request: Request, contact_id: int, events: int = DEFAULT_TIMELINE, mo
            actor: Actor = Depends(page_requires(Permission.READ_PERSONAL)),
            engine: Engine = Depends(get_engine)) -> Response:
     """One contact: stage, score breakdown, evidence, what the next stage needs, timeline, move form."""
+    if not wants_json(request):
+        try:
+            _stage_of(engine, contact_id)
+        except NotFound as e:
+            return _page(request, "refused.html.j2", actor, title="Not found", message=str(e), status=404)
     return _record_response(request, actor, engine, contact_id, limit=events, moved=bool(moved),
                             why=bool(why))
 
