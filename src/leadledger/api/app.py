@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from leadledger import __version__
 from leadledger.api import errors
+from leadledger.api.batcher import EventBatcher
 from leadledger.api.deps import RateLimiter
 from leadledger.api.limits import BodyLimit
 from leadledger.api.routes import auth, health, keys, records, reports
@@ -64,6 +65,7 @@ def create_app(
     app.state.secure_cookies = secure_cookies
     app.state.rate_limiter = RateLimiter(per_minute=rate_limit_per_minute, burst=rate_burst)
     app.state.write_lock = threading.Lock()
+    app.state.event_batcher = EventBatcher(engine, app.state.write_lock)
     app.state.max_body_bytes = max_body_bytes
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)

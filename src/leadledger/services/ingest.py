@@ -17,11 +17,16 @@ from leadledger.services.auth import Actor
 from leadledger.services.importing.base import ChunkResult, Context
 from leadledger.services.importing.contact_ids import BYTES_PER_ROW
 from leadledger.services.importing.core import LOADERS
+from leadledger.services.importing.events import FUTURE_SLACK, _hint
+from leadledger.services.importing.events import TYPES as EVENT_TYPES
 from leadledger.services.importing.fields import KINDS
 from leadledger.services.importing.mapping import ColumnPlan, load_mapping, plan_columns
 from leadledger.services.importing.prepare import prepare_frame
 from leadledger.services.importing.validate import LINE
+from leadledger.store.activity import decay_params, default_two_way, event_weight
+from leadledger.store.bulk import bulk_insert
 from leadledger.store.db import to_db, without_foreign_key_checks
+from leadledger.store.events import STAGING, STAGING_COLUMNS, store_staged_events
 from leadledger.store.policies import load_active_policy
 from leadledger.store.schema import accounts, contacts, events, opportunities
 
@@ -170,3 +175,82 @@ def _statuses(kind: str, good: pl.DataFrame, before: dict[str, int], after: dict
             status = "updated" if key in before else "created"
         seen.add(key)
         results[line] = ItemResult(index=line - 1, status=status, key=key, id=after.get(key))
+
+
+def ingest_events(engine: Engine, items: Sequence[dict[str, Any]], *, now: datetime) -> IngestResult:
+    """Events from the API in ONE transaction, with the import's rules, through `store.events`.
+
+    The rules are the CSV import's (`importing.events`): a known event type (with its did-you-mean
+    hint), not more than a day in the future, an existing contact, a JSON object for properties,
+    the type's default direction; repeats of a stored or earlier event_id are `duplicate`. The
+    rows go through the ingest path of `store.events` (staging table, de-duplication by id,
+    activity aggregates), which costs a few milliseconds where the column-wise CSV pipeline
+    costs tens per call.
+    """
+    results: dict[int, ItemResult] = {}
+    limit = now + FUTURE_SLACK
+    with engine.begin() as conn:
+        anchor, half_life = decay_params(conn)
+        emails = {str(it.get("email") or "").strip().lower() for it in items}
+        ids: dict[str, int] = {}
+        ordered = sorted(e for e in emails if e)
+        for i in range(0, len(ordered), IN_CHUNK):
+            chunk = ordered[i : i + IN_CHUNK]
+            ids.update((str(e), int(c)) for e, c in conn.execute(
+                select(contacts.c.email, contacts.c.id).where(contacts.c.email.in_(chunk))))
+        rows: list[tuple[Any, ...]] = []
+        first_index: dict[str, int] = {}
+        for index, it in enumerate(items):
+            problem = _event_problem(it, ids, limit)
+            if problem is not None:
+                results[index] = ItemResult(index=index, status="rejected", key=it.get("event_id"),
+                                            errors=(problem,))
+                continue
+            event_id = str(it["event_id"])
+            if event_id in first_index:
+                results[index] = ItemResult(index=index, status="duplicate", key=event_id)
+                continue
+            first_index[event_id] = index
+            occurred: datetime = it["occurred_at"]
+            two_way = it.get("two_way")
+            props = it.get("properties")
+            ts = to_db(occurred)
+            assert ts is not None
+            rows.append((event_id, ids[str(it["email"]).strip().lower()], it["type"],
+                         ts.isoformat(sep=" "), default_two_way(it["type"]) if two_way is None else two_way,
+                         json.dumps(props, separators=(",", ":"), default=str) if props is not None else None,
+                         event_weight(occurred, anchor, half_life)))
+        if rows:
+            # Kept per connection (emptied, not dropped): DDL on every call would cost more than the rows.
+            cols = ", ".join(f"{c} {t}" for c, t in STAGING_COLUMNS)
+            conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING} ({cols})")
+            conn.exec_driver_sql(f"DELETE FROM {STAGING}")
+            bulk_insert(conn, STAGING, [c for c, _ in STAGING_COLUMNS], rows)
+            store_staged_events(conn)
+            new = {str(r[0]): int(r[1]) for r in conn.exec_driver_sql(
+                f"SELECT s.event_id, e.seq FROM {STAGING} s JOIN events e ON e.event_id = s.event_id")}
+            conn.exec_driver_sql(f"DELETE FROM {STAGING}")
+            for event_id, index in first_index.items():
+                created = event_id in new
+                results[index] = ItemResult(index=index, status="created" if created else "duplicate",
+                                            key=event_id, id=new.get(event_id))
+    return IngestResult(kind="events", items=[results[i] for i in sorted(results)])
+
+
+def _event_problem(it: dict[str, Any], ids: dict[str, int], limit: datetime) -> dict[str, str] | None:
+    email = str(it.get("email") or "").strip().lower()
+    etype = str(it.get("type") or "")
+    occurred = it.get("occurred_at")
+    if etype not in EVENT_TYPES:
+        return {"field": "type", "value": etype, "reason": f"unknown event type '{etype}'{_hint(etype)}"}
+    if not isinstance(occurred, datetime):
+        return {"field": "occurred_at", "value": str(occurred), "reason": "not a date/time"}
+    if occurred.tzinfo is None:
+        it["occurred_at"] = occurred = occurred.replace(tzinfo=limit.tzinfo)
+    if occurred > limit:
+        return {"field": "occurred_at", "value": occurred.isoformat(),
+                "reason": "occurred_at is more than 1 day in the future"}
+    if email not in ids:
+        return {"field": "email", "value": email,
+                "reason": f"no contact with email {email} — import contacts first"}
+    return None

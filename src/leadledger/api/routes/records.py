@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from datetime import datetime
 from typing import Annotated, Any
@@ -170,6 +171,9 @@ def _cursor(after: str | None) -> int | None:
 
 async def _ingest(request: Request, kind: str, items: list[dict[str, Any]], actor: Actor) -> IngestResult:
     engine = get_engine(request)
+
+    if kind == "events":  # group commit with concurrent event requests (api/batcher.py)
+        return await asyncio.wrap_future(request.app.state.event_batcher.submit(items))
 
     def run() -> IngestResult:
         with writing(request):
