@@ -35,7 +35,6 @@ from leadledger.store.prediction_features import (
     EVENT_TYPES,
     FeatureBlock,
     applicable_ids,
-    arrow_available,
     builds,
     feature_blocks,
 )
@@ -139,8 +138,6 @@ def _mismatches(block: FeatureBlock, i: int, ref: dict[str, str | None]) -> list
     return bad
 
 
-def _modes(engine: Engine) -> list[str]:
-    return ["inline", "reader", "arrow"] if engine.dialect.name == "sqlite" else ["inline", "reader"]
 
 
 @pytest.mark.parametrize("days", [-90, 1])  # -90: events and ledger entries after `now` must be left out
@@ -151,22 +148,14 @@ def test_set_based_features_equal_the_training_reference_for_every_contact(demo:
     assert len(every) == 500
     reference = _reference(demo, every.tolist(), at)
     assert set(builds()) == set(reference[int(every[0])])  # in step with lead_features
-    for mode in _modes(demo):
-        with demo.connect() as conn, demo.connect() as reader:
+    for mode in ("inline", "readers"):
+        with demo.connect() as conn, demo.connect() as one, demo.connect() as two:
             blocks = list(feature_blocks(conn, every, at, half_life_days=HALF_LIFE, chunk=97,
-                                         reader=reader if mode == "reader" else None, arrow=mode == "arrow"))
+                                         readers=(one, two) if mode == "readers" else ()))
         assert [int(c) for b in blocks for c in b.contact_ids] == every.tolist()
         bad = [f"contact {cid}: {m}" for b in blocks for i, cid in enumerate(b.contact_ids.tolist())
                for m in _mismatches(b, i, reference[cid])]
         assert bad == [], f"{mode}: {len(bad)} mismatches, e.g. {bad[:5]}"
-
-
-def test_arrow_is_used_on_a_sqlite_file_only(sqlite_demo: Engine) -> None:
-    with sqlite_demo.connect() as conn:
-        assert arrow_available(conn)
-    memory = make_engine("sqlite://")
-    with memory.connect() as conn:
-        assert not arrow_available(conn)
 
 
 def _save(engine: Engine, model: ProductModel, minute: int) -> int:

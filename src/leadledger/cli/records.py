@@ -30,8 +30,7 @@ def contacts(
     out.print(
         table(
             f"Contacts{f' in {stage}' if stage else ''} (top {limit} by score)",
-            ["email", "name", "company", "stage", "score", "fit",
-             f"P(model {active})" if active else "P(model)", "owner"],
+            ["email", "name", "company", "stage", "score", "fit", "P", "owner"],
             [
                 (
                     r["email"],
@@ -47,6 +46,9 @@ def contacts(
             ],
         )
     )
+    if active:
+        out.print(f"P: model {active}'s probability of its outcome (`leadledger models`); — where it does "
+                  "not apply (outcome already reached) or has not scored yet.", highlight=False)
     stale = sum(r["model_id"] is not None and not r["prediction_current"] for r in rows)
     if stale:
         out.print(f"{stale} of these were scored by an older model than the active model {active}: "

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str, int, int], None]
 TOP_FACTORS = 3
+READERS = 2  # connections reading events ahead: SQLite's per-chunk sort is most of the time
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +124,7 @@ def _checked(stored: StoredModel) -> tuple[ProductModel, set[str]]:
 
 def predict_all(
     conn: Connection, policy: Policy, now: datetime, progress: Progress | None = None, *,
-    threads: int = 1, chunk: int = CHUNK,
+    threads: int = 1, chunk: int = CHUNK, readers: int = READERS,
 ) -> PredictionRun | None:
     """Replace `predictions` with the active model's probabilities as of `now` (None: no active model)."""
     started = time.perf_counter()
@@ -139,13 +140,15 @@ def predict_all(
     if progress:
         progress(step, 0, len(ids))
     scored_at, done = to_db(now), 0
-    # A second connection reads the events ahead (same committed rows: this transaction only
-    # rewrites scores and predictions); an in-memory SQLite database has no second connection.
+    # Extra connections run the grouped events queries ahead, in parallel (they see the same
+    # committed rows: this transaction only rewrites scores and predictions). An in-memory SQLite
+    # database has no second connection; a single chunk gains nothing.
     separate = conn.engine.url.database not in (None, "", ":memory:") or conn.dialect.name != "sqlite"
     with contextlib.ExitStack() as stack:
-        reader = stack.enter_context(conn.engine.connect()) if separate and len(ids) > chunk else None
+        count = readers if separate and len(ids) > chunk else 0
+        extra = [stack.enter_context(conn.engine.connect()) for _ in range(count)]
         for block in feature_blocks(conn, ids, now, half_life_days=policy.scoring.half_life_days,
-                                    chunk=chunk, needed=needed, reader=reader):
+                                    chunk=chunk, needed=needed, readers=extra):
             p = probabilities(model, encode(model.encoder, block, needed), threads)
             done += bulk_insert(conn, "predictions", ("contact_id", "model_id", "probability", "scored_at"),
                                 zip(block.contact_ids.tolist(), repeat(stored.id), p.tolist(),

@@ -176,82 +176,36 @@ def _sql_recency(conn: Connection, sql: str, params: dict[str, Any]) -> Recency:
             np.array([r[2] for r in rows], dtype=float), np.array([r[3] for r in rows], dtype=float))
 
 
-def arrow_available(conn: Connection) -> bool:
-    """Whether the events of this (file) SQLite database can be read as Arrow through ADBC."""
-    if conn.dialect.name != "sqlite" or conn.engine.url.database in (None, "", ":memory:"):
-        return False
-    try:
-        import adbc_driver_sqlite.dbapi  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _arrow_recency(adbc: Any, lo: int, hi: int, now_text: str, recent_text: str) -> Recency:
-    """The grouped events query's result, grouped by Polars from an Arrow read (SQLite only).
-
-    SQLite sorts the (contact, type) groups itself twice as slowly as reading the rows as Arrow
-    through ADBC and grouping them in Polars (measured on 1M contacts / 20M events). The text
-    comparisons are SQLite's own (same stored strings, same bounds), so the result is identical.
-    """
-    import numpy as np
-    import polars as pl
-
-    cur = adbc.cursor()
-    try:  # bounds are integers and timestamps we formatted: nothing from outside goes into the text
-        cur.execute("SELECT contact_id, type, occurred_at FROM events "
-                    f"WHERE contact_id BETWEEN {lo} AND {hi} AND occurred_at < '{now_text}'")
-        frame = pl.DataFrame(cur.fetch_arrow())
-    finally:
-        cur.close()
-    if frame.height == 0:
-        return np.zeros(0, dtype=np.int64), [], np.zeros(0), np.zeros(0)
-    at = pl.col("occurred_at")
-    grouped = frame.group_by("contact_id", "type").agg(at.max().alias("latest"),
-                                                        (at > recent_text).sum().alias("recent"))
-    latest = pl.col("latest")
-    micros = (latest.str.slice(0, 19).str.to_datetime("%Y-%m-%d %H:%M:%S", time_unit="us").dt.epoch("us")
-              + latest.str.slice(20, 6).str.pad_end(6, "0").cast(pl.Int64, strict=False).fill_null(0))
-    out = grouped.select("contact_id", "type", micros.alias("us"), "recent")
-    return (out["contact_id"].to_numpy().astype(np.int64), out["type"].to_list(),
-            out["us"].to_numpy().astype(float), out["recent"].to_numpy().astype(float))
-
-
 def feature_blocks(
     conn: Connection, ids: NDArray[np.int64], now: datetime, *, half_life_days: float,
-    chunk: int = CHUNK, needed: Collection[str] | None = None, reader: Connection | None = None,
-    arrow: bool | None = None,
+    chunk: int = CHUNK, needed: Collection[str] | None = None, readers: Sequence[Connection] = (),
 ) -> Iterator[FeatureBlock]:
     """The features of contacts `ids` (ascending) as of `now`, `chunk` contacts at a time.
 
     `needed` limits the work to those features (the rest are absent from the block); the decay
     aggregates must have been built with `half_life_days` (the policy's, as training used).
-    The grouped events query (most of the time) runs one chunk ahead in a background thread, on
-    SQLite through ADBC and Polars when available (`arrow`, default: when available), otherwise on
-    the second connection `reader` (same committed data); with neither, inline on `conn`.
+    The grouped events query is most of the time (SQLite sorts each chunk's events by contact and
+    type): with extra connections `readers` (same committed data), the next chunks' queries run
+    ahead in background threads, one per reader; without, inline on `conn`.
     """
+    import queue
     from concurrent.futures import ThreadPoolExecutor
 
-    use_arrow = arrow_available(conn) if arrow is None else arrow
-    adbc = None
-    if use_arrow:
-        import adbc_driver_sqlite.dbapi as adbc_sqlite
-
-        adbc = adbc_sqlite.connect(str(conn.engine.url.database))
-    pool = ThreadPoolExecutor(1) if reader is not None or adbc is not None else None
+    pool = ThreadPoolExecutor(len(readers)) if readers else None
+    free: queue.SimpleQueue[Connection] = queue.SimpleQueue()
+    for reader in readers:
+        free.put(reader)
     try:
         yield from _blocks(conn, ids, now, half_life_days=half_life_days, chunk=chunk, needed=needed,
-                           reader=reader, pool=pool, adbc=adbc)
+                           free=free, pool=pool, ahead=len(readers))
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-        if adbc is not None:
-            adbc.close()
 
 
 def _blocks(
     conn: Connection, ids: NDArray[np.int64], now: datetime, *, half_life_days: float, chunk: int,
-    needed: Collection[str] | None, reader: Connection | None, pool: Any, adbc: Any,
+    needed: Collection[str] | None, free: Any, pool: Any, ahead: int,
 ) -> Iterator[FeatureBlock]:
     import numpy as np
 
@@ -279,22 +233,26 @@ def _blocks(
 
     bounds = [(int(ids[s]), int(ids[min(s + chunk, len(ids)) - 1])) for s in range(0, len(ids), chunk)]
 
+    def on_a_reader(params: dict[str, Any]) -> Recency:
+        reader = free.get()
+        try:
+            return _sql_recency(reader, events_sql, params)
+        finally:
+            free.put(reader)
+
     def recency(i: int) -> Any:
         lo, hi = bounds[i]
-        if adbc is not None:
-            return pool.submit(_arrow_recency, adbc, lo, hi, times["now"], times["recent"])
         params = {"lo": lo, "hi": hi, **times}
-        if pool is None:
-            return _sql_recency(conn, events_sql, params)
-        return pool.submit(_sql_recency, reader, events_sql, params)
+        return _sql_recency(conn, events_sql, params) if pool is None else pool.submit(on_a_reader, params)
 
-    ahead = recency(0) if want_events and bounds and pool is not None else None  # a Future
+    pending: dict[int, Any] = {}
     for number, start in enumerate(range(0, len(ids), chunk)):
         block = ids[start:start + chunk]
         lo, hi = bounds[number]
-        pending = ahead
-        if pool is not None and want_events and number + 1 < len(bounds):
-            ahead = recency(number + 1)  # the next chunk's events query runs while this one is built
+        if pool is not None and want_events:  # keep `ahead` chunks' events queries running
+            for i in range(number, min(number + ahead + 1, len(bounds))):
+                if i not in pending:
+                    pending[i] = recency(i)
         rows = _fetch(conn, fit_sql, {"lo": lo, "hi": hi})
         all_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         keep = np.isin(all_ids, block)
@@ -347,7 +305,7 @@ def _blocks(
         if want_events:
             last = np.full((k, n), np.nan)
             latest, recent = np.full(n, np.nan), np.zeros(n)
-            cid, types, at, hits = recency(number) if pending is None else pending.result()
+            cid, types, at, hits = pending.pop(number).result() if pool is not None else recency(number)
             if len(cid):
                 row = np.searchsorted(block, cid)
                 inside = (row < n) & (block[np.minimum(row, n - 1)] == cid)
