@@ -100,12 +100,14 @@ def describe_ledger_value(spec: FeatureSpec, raw: str | None, *, half_life_days:
             return (f"{what}, weighted to recent ones: {number:,.1f} "
                     f"(each counts half after {half_life_days:g} days)")
     if name == "two-way conversations":
-        return "no two-way conversation yet" if not number else f"{_plain(number)} two-way conversation(s)"
+        if not number:
+            return "no two-way conversation yet"
+        return f"{_plain(number)} two-way conversation" + ("" if number == 1 else "s")
     if name.startswith("events in the last "):
         span = name[len("events in the last "):]
         if not number:
             return f"no activity in the last {span}"
-        return f"{_plain(number)} activities in the last {span}"
+        return f"{_plain(number)} {'activity' if number == 1 else 'activities'} in the last {span}"
     if name == "days since last event":
         return "no activity yet" if number is None else f"last activity {_ago(number)}"
     if name == "days since created":
