@@ -191,13 +191,16 @@ def ingest_events(engine: Engine, items: Sequence[dict[str, Any]], *, now: datet
     limit = now + FUTURE_SLACK
     with engine.begin() as conn:
         anchor, half_life = decay_params(conn)
-        emails = {str(it.get("email") or "").strip().lower() for it in items}
-        ids: dict[str, int] = {}
-        ordered = sorted(e for e in emails if e)
-        for i in range(0, len(ordered), IN_CHUNK):
-            chunk = ordered[i : i + IN_CHUNK]
-            ids.update((str(e), int(c)) for e, c in conn.execute(
-                select(contacts.c.email, contacts.c.id).where(contacts.c.email.in_(chunk))))
+        for it in items:  # the contact by email (the natural key), else by id
+            it["email"] = str(it.get("email") or "").strip().lower()
+        ids = _lookup(conn, contacts.c.email, sorted({it["email"] for it in items if it["email"]}))
+        wanted = sorted({it["contact_id"] for it in items if not it["email"] and it.get("contact_id")})
+        known = {i: str(e) for i, e in conn.execute(
+            select(contacts.c.id, contacts.c.email).where(contacts.c.id.in_(wanted)))} if wanted else {}
+        for it in items:
+            if not it["email"] and it.get("contact_id") in known:
+                it["email"] = known[it["contact_id"]]
+                ids[it["email"]] = it["contact_id"]
         rows: list[tuple[Any, ...]] = []
         first_index: dict[str, int] = {}
         for index, it in enumerate(items):
@@ -216,7 +219,7 @@ def ingest_events(engine: Engine, items: Sequence[dict[str, Any]], *, now: datet
             props = it.get("properties")
             ts = to_db(occurred)
             assert ts is not None
-            rows.append((event_id, ids[str(it["email"]).strip().lower()], it["type"],
+            rows.append((event_id, ids[it["email"]], it["type"],
                          ts.isoformat(sep=" "), default_two_way(it["type"]) if two_way is None else two_way,
                          json.dumps(props, separators=(",", ":"), default=str) if props is not None else None,
                          event_weight(occurred, anchor, half_life)))
@@ -250,7 +253,21 @@ def _event_problem(it: dict[str, Any], ids: dict[str, int], limit: datetime) -> 
     if occurred > limit:
         return {"field": "occurred_at", "value": occurred.isoformat(),
                 "reason": "occurred_at is more than 1 day in the future"}
+    if not email and it.get("contact_id") is not None:
+        return {"field": "contact_id", "value": str(it["contact_id"]),
+                "reason": f"no contact with id {it['contact_id']}"}
+    if not email:
+        return {"field": "email", "value": "", "reason": "missing: an event needs email or contact_id"}
     if email not in ids:
         return {"field": "email", "value": email,
                 "reason": f"no contact with email {email} — import contacts first"}
     return None
+
+
+def _lookup(conn: Any, key: Any, values: list[Any]) -> dict[Any, int]:
+    """{email or id: contact id} for the values that name a contact (chunked IN lists)."""
+    found: dict[Any, int] = {}
+    for i in range(0, len(values), IN_CHUNK):
+        chunk = values[i : i + IN_CHUNK]
+        found.update((k, int(c)) for k, c in conn.execute(select(key, contacts.c.id).where(key.in_(chunk))))
+    return found
