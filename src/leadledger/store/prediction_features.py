@@ -148,6 +148,18 @@ def _events_sql(conn: Connection) -> str:
     )
 
 
+def _events_json_sql() -> str:
+    # SQLite: one row per contact, streamed in index order (no sort): its events' types and times as a
+    # JSON object with duplicate keys, and the recent count. INDEXED BY makes SQLite walk the
+    # (contact_id, occurred_at, …) index or fail: each key's last duplicate is then its latest time,
+    # which `json.loads` keeps. SQLite's GROUP BY (contact, type) sorts every chunk's events instead
+    # and measured 2.5× the CPU of this.
+    return ("SELECT contact_id, json_group_object(type, occurred_at), "
+            "SUM(CASE WHEN occurred_at > :recent THEN 1 ELSE 0 END) FROM events "
+            "INDEXED BY ix_events_contact_id "
+            "WHERE contact_id BETWEEN :lo AND :hi AND occurred_at < :now GROUP BY contact_id")
+
+
 def _later_sql(conn: Connection, n: int) -> str:
     ids = ", ".join(_param(conn, f"c{i}") for i in range(n))
     return (f"SELECT contact_id, type, {_micros(conn, 'occurred_at')}, two_way FROM events "
@@ -171,9 +183,33 @@ def _sql_recency(conn: Connection, sql: str, params: dict[str, Any]) -> Recency:
     """(contact, type) rows of the grouped events query as columns: ids, types, latest µs, recent count."""
     import numpy as np
 
+    if conn.dialect.name == "sqlite":
+        return _sqlite_recency(conn, params)
     rows = _fetch(conn, sql, params)
     return (np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), [r[1] for r in rows],
             np.array([r[2] for r in rows], dtype=float), np.array([r[3] for r in rows], dtype=float))
+
+
+def _sqlite_recency(conn: Connection, params: dict[str, Any]) -> Recency:
+    """The same columns from SQLite's per-contact JSON objects (the recent count on a contact's first row)."""
+    import json
+
+    import numpy as np
+
+    cids: list[int] = []
+    types: list[str] = []
+    stamps: list[str] = []
+    hits: list[int] = []
+    for cid, objects, recent in _fetch(conn, _events_json_sql(), params):
+        latest = json.loads(objects)  # the last of a duplicate key wins: in time order, the latest
+        for i, (etype, at) in enumerate(latest.items()):
+            cids.append(cid)
+            types.append(etype)
+            stamps.append(at)
+            hits.append(recent if i == 0 else 0)
+    # 'YYYY-MM-DD HH:MM:SS[.ffffff]' → whole µs since the epoch, as `_micros` computes in SQL.
+    at_us = np.array(stamps, dtype="datetime64[us]").astype(np.int64).astype(float)
+    return np.array(cids, dtype=np.int64), types, at_us, np.array(hits, dtype=float)
 
 
 def feature_blocks(
