@@ -51,6 +51,10 @@ def _safe_next(target: str | None) -> str:
     responses={401: {"description": "wrong username or password"},
                303: {"description": "form post: redirect"}},
     summary="Log in (JSON or an HTML form); sets the session cookie",
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": Login.model_json_schema()},
+        "application/x-www-form-urlencoded": {"schema": Login.model_json_schema()},
+    }}},
 )
 async def login(request: Request) -> Response:
     """JSON {username, password} → 200 with the user; a form post → 303 to `next` (or /)."""
