@@ -17,7 +17,7 @@ from leadledger import __version__
 from leadledger.api import errors
 from leadledger.api.batcher import EventBatcher
 from leadledger.api.deps import RateLimiter
-from leadledger.api.limits import BodyLimit
+from leadledger.api.limits import BodyLimit, LoginThrottle
 from leadledger.api.routes import auth, health, keys, records, reports
 from leadledger.store.db import make_engine
 
@@ -67,6 +67,7 @@ def create_app(
     app.state.write_lock = threading.Lock()
     app.state.event_batcher = EventBatcher(engine, app.state.write_lock)
     app.state.max_body_bytes = max_body_bytes
+    app.state.login_throttle = LoginThrottle()
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -67,3 +71,47 @@ class BodyLimit:
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
+
+
+class LoginThrottle:
+    """Failed logins per username and per client address: after `attempts` in `window` seconds, wait.
+
+    Guessing passwords must not be free: argon2 slows each guess, this bounds how many. Successful
+    logins clear the username's count. Kept in memory: a restart forgets (one process serves).
+    """
+
+    def __init__(
+        self, attempts: int = 5, window: float = 300.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.attempts = attempts
+        self.window = window
+        self._clock = clock
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._failures.setdefault(key, deque())
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        return times
+
+    def wait(self, username: str, client: str) -> float:
+        """0 if a login for `username` from `client` may be tried now, else the seconds to wait."""
+        now = self._clock()
+        with self._lock:
+            waits = [times[0] + self.window - now
+                     for key in (f"user:{username.lower()}", f"client:{client}")
+                     if len(times := self._recent(key, now)) >= self.attempts]
+        return max(waits, default=0.0)
+
+    def failed(self, username: str, client: str) -> None:
+        """Count a failed login."""
+        now = self._clock()
+        with self._lock:
+            for key in (f"user:{username.lower()}", f"client:{client}"):
+                self._recent(key, now).append(now)
+
+    def succeeded(self, username: str) -> None:
+        """A right password clears the username's failures (not the client's)."""
+        with self._lock:
+            self._failures.pop(f"user:{username.lower()}", None)

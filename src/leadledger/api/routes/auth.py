@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from leadledger.api.deps import current_actor, get_engine
 from leadledger.api.errors import ApiError
+from leadledger.api.limits import LoginThrottle
 from leadledger.api.sessions import end_session, start_session
 from leadledger.services.auth import Actor, authenticate_user
 from leadledger.store.db import utcnow
@@ -45,10 +46,18 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _login_again(error: str, target: str | None) -> str:
+    """The login page again, saying why, and still going to `target` afterwards."""
+    from urllib.parse import quote
+
+    return f"/login?error={error}" + (f"&next={quote(_safe_next(target))}" if target else "")
+
+
 @router.post(
     "/auth/login",
     response_model=Me,
     responses={401: {"description": "wrong username or password"},
+               429: {"description": "too many failed logins for the user or address"},
                303: {"description": "form post: redirect"}},
     summary="Log in (JSON or an HTML form); sets the session cookie",
     openapi_extra={"requestBody": {"required": True, "content": {
@@ -73,20 +82,25 @@ async def login(request: Request) -> Response:
     except ValueError:
         raise ApiError(422, "username and password are required") from None
     engine = get_engine(request)
+    throttle: LoginThrottle = request.app.state.login_throttle
+    client = request.client.host if request.client else "unknown"
+    wait = throttle.wait(creds.username, client)
+    if wait > 0:
+        if is_form:
+            return RedirectResponse(_login_again("throttled", creds.next), status_code=303)
+        raise ApiError(429, f"too many failed logins for this user or address; try again in {wait:.0f} s",
+                       headers={"Retry-After": str(max(1, round(wait)))})
     import anyio.to_thread
 
     actor = await anyio.to_thread.run_sync(
         lambda: authenticate_user(engine, creds.username, creds.password, utcnow())
     )
     if actor is None:
+        throttle.failed(creds.username, client)
         if is_form:
-            target = "/login?error=1"
-            if creds.next:
-                from urllib.parse import quote
-
-                target += "&next=" + quote(_safe_next(creds.next))
-            return RedirectResponse(target, status_code=303)
+            return RedirectResponse(_login_again("1", creds.next), status_code=303)
         raise ApiError(401, "wrong username or password")
+    throttle.succeeded(creds.username)
     response: Response
     if is_form:
         response = RedirectResponse(_safe_next(creds.next), status_code=303)

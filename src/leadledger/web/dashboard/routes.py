@@ -76,8 +76,8 @@ def home() -> RedirectResponse:
 @router.get("/login", response_model=None)
 def login_page(request: Request, next: str = "/ui/funnel", error: str | None = None) -> HTMLResponse:
     """The login form; it posts to the API's `POST /auth/login`, which comes back to `next`."""
-    return _page(request, "login.html.j2", None, title="Log in", next=next, error=bool(error),
-                 status=401 if error else 200)
+    status = 429 if error == "throttled" else 401 if error else 200
+    return _page(request, "login.html.j2", None, title="Log in", next=next, error=error, status=status)
 
 
 @router.post("/logout", response_model=None)
