@@ -139,7 +139,11 @@ def predict_all(
     step = f"predicting (model {stored.id})"
     if progress:
         progress(step, 0, len(ids))
-    scored_at, done = to_db(now), 0
+    naive = to_db(now)
+    assert naive is not None
+    # SQLite: the text its adapter would make of the datetime, made once instead of once per row.
+    scored_at: Any = naive.isoformat(sep=" ") if conn.dialect.name == "sqlite" else naive
+    done = 0
     # Extra connections run the grouped events queries ahead, in parallel (they see the same
     # committed rows: this transaction only rewrites scores and predictions). An in-memory SQLite
     # database has no second connection; a single chunk gains nothing.
