@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from leadledger import __version__
 from leadledger.api import errors
 from leadledger.api.batcher import EventBatcher
-from leadledger.api.deps import RateLimiter
+from leadledger.api.deps import KeyCache, RateLimiter
 from leadledger.api.limits import BodyLimit, LoginThrottle
 from leadledger.api.routes import auth, health, keys, records, reports
 from leadledger.store.db import make_engine
@@ -24,6 +24,7 @@ from leadledger.store.db import make_engine
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a 5,000-event batch is ≈ 1 MB
 RATE_PER_MINUTE = 120_000  # per key; loopback load tests run at a few thousand requests per second
 RATE_BURST = 2_000
+KEY_CACHE_SECONDS = 5.0  # the bound on a key revoked elsewhere (CLI, another process) still working
 SECRET_ENV = "LEADLEDGER_SECRET_KEY"
 
 
@@ -43,11 +44,13 @@ def create_app(
     rate_limit_per_minute: int = RATE_PER_MINUTE,
     rate_burst: int = RATE_BURST,
     max_body_bytes: int = MAX_BODY_BYTES,
+    key_cache_seconds: float = KEY_CACHE_SECONDS,
 ) -> FastAPI:
     """The API (and the dashboard, when installed) over `engine_or_url`.
 
     Session cookies are signed with `secret_key`, else $LEADLEDGER_SECRET_KEY, else a random key
-    (sessions then end when the process restarts).
+    (sessions then end when the process restarts). A verified API key is trusted for
+    `key_cache_seconds` (0: checked on every request); a key revoked through this app stops at once.
     """
     engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
     app = FastAPI(
@@ -64,6 +67,7 @@ def create_app(
     app.state.secret_key = secret_key or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
     app.state.secure_cookies = secure_cookies
     app.state.rate_limiter = RateLimiter(per_minute=rate_limit_per_minute, burst=rate_burst)
+    app.state.key_cache = KeyCache(ttl=key_cache_seconds)
     app.state.write_lock = threading.Lock()
     app.state.event_batcher = EventBatcher(engine, app.state.write_lock)
     app.state.max_body_bytes = max_body_bytes

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
@@ -48,6 +50,55 @@ class RateLimiter:
             return 0.0
 
 
+@dataclass
+class KeyCache:
+    """API keys verified in the last `ttl` seconds: a request with one skips the database.
+
+    Without it every request paid a key lookup (a connection, a query, a thread hop) — a large part
+    of a single event's cost. A key revoked through this server (`DELETE /keys/…`) clears the cache
+    at once; one revoked elsewhere (the CLI, another server process) stops working within `ttl`.
+    Only successes are kept, under the key's SHA-256 (never the secret itself).
+    """
+
+    ttl: float = 5.0
+    _entries: dict[str, tuple[Actor, float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @staticmethod
+    def _digest(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    def get(self, secret: str) -> Actor | None:
+        """The cached actor of `secret`, if verified less than `ttl` seconds ago."""
+        if self.ttl <= 0:
+            return None
+        hit = self._entries.get(self._digest(secret))
+        if hit is None or hit[1] <= time.monotonic():
+            return None
+        return hit[0]
+
+    def put(self, secret: str, actor: Actor) -> None:
+        """Remember a verified key for `ttl` seconds."""
+        if self.ttl <= 0:
+            return
+        now = time.monotonic()
+        with self._lock:
+            if len(self._entries) > 10_000:  # bounded: drop what has expired
+                self._entries = {k: v for k, v in self._entries.items() if v[1] > now}
+            self._entries[self._digest(secret)] = (actor, now + self.ttl)
+
+    def clear(self) -> None:
+        """Forget every key (after a revocation)."""
+        with self._lock:
+            self._entries.clear()
+
+
+def key_cache(request: Request) -> KeyCache | None:
+    """The app's cache of verified keys (None for an app built without one)."""
+    cache = getattr(request.app.state, "key_cache", None)
+    return cache if isinstance(cache, KeyCache) else None
+
+
 def get_engine(request: Request) -> Engine:
     """The app's database engine."""
     engine: Engine = request.app.state.engine
@@ -67,17 +118,15 @@ def current_actor(
     secret = credentials.credentials if credentials is not None else header_key
     actor: Actor | None
     if secret:
-        actor = authenticate_key(engine, secret, utcnow())
+        cache = key_cache(request)
+        actor = cache.get(secret) if cache is not None else None
         if actor is None:
-            raise ApiError(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
-        wait = request.app.state.rate_limiter.take(actor.label)
-        if wait > 0:
-            raise ApiError(
-                429,
-                f"rate limit exceeded for {actor.label}: "
-                f"{request.app.state.rate_limiter.per_minute} requests per minute; retry in {wait:.1f} s",
-                headers={"Retry-After": str(max(1, round(wait)))},
-            )
+            actor = authenticate_key(engine, secret, utcnow())
+            if actor is None:
+                raise ApiError(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+            if cache is not None:
+                cache.put(secret, actor)
+        _limit(request, actor)
     else:
         user = session_user(request)
         actor = active_user(engine, user) if user else None
@@ -91,10 +140,41 @@ def current_actor(
     return actor
 
 
-def require(permission: Permission) -> Callable[..., Actor]:
+def _limit(request: Request, actor: Actor) -> None:
+    """429 when the key is over its rate."""
+    wait = request.app.state.rate_limiter.take(actor.label)
+    if wait > 0:
+        raise ApiError(
+            429,
+            f"rate limit exceeded for {actor.label}: "
+            f"{request.app.state.rate_limiter.per_minute} requests per minute; retry in {wait:.1f} s",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
+
+
+async def acting_actor(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+    header_key: str | None = Depends(api_key_header),
+) -> Actor:
+    """`current_actor` without a thread hop when the key was verified recently (the common case)."""
+    cached = getattr(request.state, "actor", None)
+    if isinstance(cached, Actor):
+        return cached
+    secret = credentials.credentials if credentials is not None else header_key
+    cache = key_cache(request)
+    actor = cache.get(secret) if secret and cache is not None else None
+    if actor is None:  # the database (and the session check) off the event loop, as before
+        return await anyio.to_thread.run_sync(current_actor, request, credentials, header_key)
+    _limit(request, actor)
+    request.state.actor = actor
+    return actor
+
+
+def require(permission: Permission) -> Callable[..., Awaitable[Actor]]:
     """A dependency: the current actor, or 403 if its role lacks `permission`."""
 
-    def _check(actor: Actor = Depends(current_actor)) -> Actor:
+    async def _check(actor: Actor = Depends(acting_actor)) -> Actor:
         if not can(actor.role, permission):
             raise ApiError(403, f"the {actor.role} role does not have the {permission.value} permission")
         return actor

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadledger.api.deps import get_engine, require
+from leadledger.api.deps import get_engine, key_cache, require
 from leadledger.api.routes.records import ERRORS
 from leadledger.domain.permissions import Permission, Role
 from leadledger.services.auth import Actor, create_api_key, list_keys, revoke_key
@@ -45,4 +45,7 @@ def delete_key(prefix: Annotated[str, Field(max_length=16)], request: Request,
                _: Actor = Depends(require(Permission.MANAGE_AUTH))) -> Response:
     """Revoke the key with this prefix."""
     revoke_key(get_engine(request), utcnow(), prefix=prefix)
+    cache = key_cache(request)
+    if cache is not None:  # the revoked key stops now, not when its cache entry expires
+        cache.clear()
     return Response(status_code=204)
