@@ -48,10 +48,23 @@ def train(
         None, "--outcome", help="Without --csv: the stage that counts as converted (default: customer)."
     ),
     decision_days: int = typer.Option(
-        30, "--decision-days", min=0, help="Without --csv: judge each lead this many days after creation."
+        None, "--decision-days", min=0,
+        help="Without --csv: one row per lead, judged this many days after creation (instead of snapshots).",
+    ),
+    every_days: int = typer.Option(
+        7, "--every-days", min=1, help="Without --csv: a snapshot row of each open lead every this many days."
+    ),
+    within_days: int = typer.Option(
+        30, "--within-days", min=1,
+        help="Without --csv: a snapshot row is converted if the lead reached the outcome within this.",
+    ),
+    per_lead: int = typer.Option(
+        26, "--snapshots-per-lead", min=1, help="Without --csv: at most this many snapshot rows per lead."
     ),
     horizon_days: int = typer.Option(
-        180, "--horizon-days", min=1, help="Without --csv: converted if it reached the outcome within this."
+        180, "--horizon-days", min=1,
+        help="Without --csv: snapshots up to this day of a lead's life; with --decision-days, converted if "
+             "it reached the outcome within this many days of the decision.",
     ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Without --csv: evaluate only; do not store (and activate) the model."
@@ -63,11 +76,12 @@ def train(
 ) -> None:
     """Train and cross-validate a conversion model; compare it with logistic and naive-Bayes baselines.
 
-    With --csv, from a leads file and its mapping (no database); without, from the ledger's own leads,
-    each as known at its decision time.
+    With --csv, from a leads file and its mapping (no database); without, from the ledger's own leads:
+    one row per open lead every --every-days (converted = reached the outcome within --within-days),
+    or with --decision-days one row per lead at that day.
     """
     from leadledger.services.training.evaluation import Split
-    from leadledger.services.training.ledger import LedgerOutcome
+    from leadledger.services.training.ledger import LedgerOutcome, Snapshots
     from leadledger.services.training.run import TrainingOptions, train_csv
 
     if split not in {s.value for s in Split}:
@@ -81,7 +95,10 @@ def train(
     options = TrainingOptions(split=Split(split), folds=folds, repeats=repeats, seed=seed, threads=threads,
                               minimum_per_outcome=min_per_outcome)
     if csv is None:
-        report = _from_ledger(options, LedgerOutcome(outcome, decision_days, horizon_days), as_json, dry_run)
+        chosen = (LedgerOutcome(outcome, horizon_days=horizon_days,
+                                snapshots=Snapshots(every_days, within_days, per_lead))
+                  if decision_days is None else LedgerOutcome(outcome, decision_days, horizon_days))
+        report = _from_ledger(options, chosen, as_json, dry_run)
     else:
         if mapping is None:
             raise typer.BadParameter("give --mapping NAME|FILE with --csv", param_hint="'--mapping'")
@@ -117,9 +134,15 @@ def _from_ledger(
         report, model, found = train_ledger(engine, outcome, options, now, progress=progress)
         stored = None if dry_run else store_ledger_model(engine, report, model, found, outcome, now=now)
     if not quiet:
-        err.print(f"Left out: {found.already_converted:,} lead(s) already converted at their decision "
-                  f"time, {found.too_recent:,} too recent for the {outcome.horizon_days}-day horizon.",
-                  highlight=False)
+        if outcome.snapshots is None:
+            err.print(f"Left out: {found.already_converted:,} lead(s) already converted at their decision "
+                      f"time, {found.too_recent:,} too recent for the {outcome.horizon_days}-day horizon.",
+                      highlight=False)
+        else:
+            s = outcome.snapshots
+            err.print(f"Left out: {found.already_converted:,} lead(s) converted before their first snapshot, "
+                      f"{found.too_recent:,} too recent for a first snapshot with a {s.within_days}-day "
+                      f"outcome window.", highlight=False)
         if stored is not None:
             err.print(f"Stored as model {stored}, now active (`leadledger models rollback` goes back).",
                       highlight=False)
@@ -144,9 +167,12 @@ def _print(r: TrainingReport) -> None:
     if r.leaky:
         leaky = (f" Leaky columns included: {', '.join(r.leaky)}." if r.leaky_included else
                  f" Left out as leaky: {', '.join(r.leaky)} (--include-leaky to add them).")
+    what = (f"{r.leads:,} leads, {r.positives:,} converted" if not r.rows_note else
+            f"{r.rows_note}; {r.positives:,} rows converted")
     out.print(
-        f"Trained on {r.source} (mapping {r.mapping}): {r.leads:,} leads, {r.positives:,} converted "
-        f"({r.positives / r.leads:.1%}), {len(r.features)} features.{leaky}",
+        f"Trained on {r.source} ({'outcome' if r.rows_note else 'mapping'} {r.mapping}): {what} "
+        f"({r.positives / r.leads:.1%}), "
+        f"{len(r.features)} features.{leaky}",
         highlight=False,
     )
     for w in r.leaks:
@@ -165,9 +191,9 @@ def _print(r: TrainingReport) -> None:
     out.print("product = gradient-boosted trees (LightGBM), Platt-calibrated; ECE = expected calibration "
               "error; capture = share of all conversions among the top-scored leads.", highlight=False)
     if r.rules:
-        out.print("rules = the policy's rule score at each lead's decision time; suggested = the suggested "
-                  "weights below, fitted on each fold's training rows; both Platt-calibrated on the training "
-                  "rows for Brier and ECE.", highlight=False)
+        out.print("rules = the policy's rule score at each row's decision (snapshot) time; suggested = the "
+                  "suggested weights below, fitted on each fold's training rows; both Platt-calibrated on "
+                  "the training rows for Brier and ECE.", highlight=False)
     out.print(table(
         "Calibration of the product model (out-of-fold)",
         ["predicted", "leads", "mean predicted", "observed"],

@@ -4,6 +4,11 @@ Two fold schemes, never a single random split:
 - stratified: k folds with the conversion rate kept in each, repeated with fresh shuffles;
 - time: the leads in time order cut into k + 1 blocks; fold i trains on blocks 1…i and tests on
   block i + 1 (train on earlier leads, test on later ones).
+
+When a lead has several rows (snapshots from the ledger), both keep a lead's rows on one side:
+stratified folds are group-aware (each lead wholly in one test fold), and a time fold leaves out of
+its training rows any lead that also has rows in its test block (its earlier snapshots would show
+the model the very lead it is tested on).
 """
 
 from __future__ import annotations
@@ -51,26 +56,42 @@ class Fold:
     test: tuple[int, ...]
 
 
-def stratified_folds(outcomes: Sequence[bool], k: int, repeats: int, seed: int) -> list[Fold]:
-    """k stratified folds, `repeats` times with different shuffles."""
-    from sklearn.model_selection import RepeatedStratifiedKFold
+def stratified_folds(
+    outcomes: Sequence[bool], k: int, repeats: int, seed: int, groups: Sequence[int] | None = None
+) -> list[Fold]:
+    """k stratified folds, `repeats` times with different shuffles; with `groups`, a group never splits."""
+    from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedGroupKFold
 
-    cuts = RepeatedStratifiedKFold(n_splits=k, n_repeats=repeats, random_state=seed)
-    return [
-        Fold(repeat=i // k, number=i % k, train=tuple(map(int, tr)), test=tuple(map(int, te)))
-        for i, (tr, te) in enumerate(cuts.split([[0]] * len(outcomes), list(outcomes)))
-    ]
+    if groups is None:
+        cuts = RepeatedStratifiedKFold(n_splits=k, n_repeats=repeats, random_state=seed)
+        return [
+            Fold(repeat=i // k, number=i % k, train=tuple(map(int, tr)), test=tuple(map(int, te)))
+            for i, (tr, te) in enumerate(cuts.split([[0]] * len(outcomes), list(outcomes)))
+        ]
+    folds = []
+    for repeat in range(repeats):
+        grouped = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed + repeat)
+        folds += [Fold(repeat=repeat, number=i, train=tuple(map(int, tr)), test=tuple(map(int, te)))
+                  for i, (tr, te) in enumerate(grouped.split([[0]] * len(outcomes), list(outcomes),
+                                                             list(groups)))]
+    return folds
 
 
-def time_folds(order: Sequence[int], k: int) -> list[Fold]:
-    """Expanding-window folds over the time order: train on the past, test on the next block."""
+def time_folds(order: Sequence[int], k: int, groups: Sequence[int] | None = None) -> list[Fold]:
+    """Expanding-window folds over the time order: train on the past, test on the next block.
+
+    With `groups`, a group with rows in the test block has none of its rows in the training rows.
+    """
     by_time = sorted(range(len(order)), key=lambda i: order[i])
     edges = [round(len(by_time) * b / (k + 1)) for b in range(k + 2)]
-    return [
-        Fold(repeat=0, number=i, train=tuple(by_time[: edges[i + 1]]),
-             test=tuple(by_time[edges[i + 1]: edges[i + 2]]))
-        for i in range(k)
-    ]
+    folds = []
+    for i in range(k):
+        train, test = by_time[: edges[i + 1]], by_time[edges[i + 1]: edges[i + 2]]
+        if groups is not None:
+            tested = {groups[j] for j in test}
+            train = [j for j in train if groups[j] not in tested]
+        folds.append(Fold(repeat=0, number=i, train=tuple(train), test=tuple(test)))
+    return folds
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,21 @@
-"""The training set from the ledger: one row per lead, as known at its decision time.
+"""The training set from the ledger: rows of leads as known at a moment, labelled by what came next.
 
-A lead's decision time is `decision_days` after it was created (what the team knew then); it is
-labelled converted when the ledger first moved it to the outcome stage or beyond within
-`horizon_days` after that. Leads already past the outcome at their decision time are left out
-(nothing was left to decide), and so are leads whose horizon has not ended yet (their outcome is
-not known).
+Two ways to cut the ledger into rows:
+
+- snapshots (the default of `leadledger train`): each lead contributes one row per snapshot time —
+  every `every_days` days after its creation, up to day `horizon_days` — while it is still open (has
+  not reached the outcome stage yet); a row is labelled converted when the lead reached the outcome
+  within `within_days` after that snapshot. This is how a lead is scored in practice (every day, not
+  once), and it sees behaviour that comes at any point of a lead's life: a buying burst in week 9 is
+  in the week-9 snapshot's features, whatever day a single decision time would have picked. Only
+  snapshots whose `within_days` window has ended are used (their label is known). Each lead keeps at
+  most `per_lead` snapshots, evenly spread over its open life, so the set stays bounded.
+- one decision time per lead (`decision_days` after creation); the lead is labelled converted when
+  the ledger first moved it to the outcome stage or beyond within `horizon_days` after that. Leads
+  already past the outcome at their decision time are left out (nothing was left to decide), and so
+  are leads whose horizon has not ended yet (their outcome is not known).
+
+Rows carry their lead as a group: folds keep a lead's snapshots together (services/training/evaluation).
 """
 
 from __future__ import annotations
@@ -17,7 +28,7 @@ from sqlalchemy import Engine
 from leadledger.domain.policy import Scoring
 from leadledger.domain.predict.lead_features import lead_features, lead_row
 from leadledger.domain.predict.rules import RuleRow
-from leadledger.domain.records import EventType
+from leadledger.domain.records import Contact, EventType
 from leadledger.domain.scoring import decay_factor, fit_values, score_contact
 from leadledger.errors import LeadledgerError
 from leadledger.services.training.mapping import TrainingMapping
@@ -27,12 +38,30 @@ EVENT_TYPES = tuple(t.value for t in EventType)
 
 
 @dataclass(frozen=True, slots=True)
+class Snapshots:
+    """A row per open lead every `every_days`; converted = reached the outcome within `within_days`."""
+
+    every_days: int = 7
+    within_days: int = 30
+    per_lead: int = 26  # at most this many rows per lead (evenly spread), so the set stays bounded
+
+
+@dataclass(frozen=True, slots=True)
 class LedgerOutcome:
-    """What counts as converted, and when a lead is judged."""
+    """What counts as converted, and when a lead is judged (snapshots, else one decision time)."""
 
     stage: str | None = None  # None: the policy's customer stage
-    decision_days: int = 30
-    horizon_days: int = 180
+    decision_days: int = 30  # single-time mode: judge each lead this many days after creation
+    horizon_days: int = 180  # single-time: the outcome window after the decision; snapshots: last day
+    snapshots: Snapshots | None = None  # set: snapshot rows (decision_days is not used)
+
+    def name(self, stage: str) -> str:
+        """The outcome in words, as the report and the model registry show it."""
+        s = self.snapshots
+        if s is None:
+            return f"reached {stage} within {self.horizon_days} days of day {self.decision_days}"
+        return (f"reached {stage} within {s.within_days} days of a snapshot (every {s.every_days} days "
+                f"while open, up to day {self.horizon_days})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,20 +70,77 @@ class LedgerSet:
 
     table: LeadTable
     mapping: TrainingMapping
-    already_converted: int  # reached the outcome before their decision time
-    too_recent: int  # horizon not over yet
-    window: tuple[datetime | None, datetime | None]  # first and last decision time
+    already_converted: int  # reached the outcome before their decision time (or first snapshot)
+    too_recent: int  # horizon (or first snapshot's window) not over yet
+    window: tuple[datetime | None, datetime | None]  # first and last decision (snapshot) time
     rule_rows: tuple[RuleRow, ...] = ()  # per row: the policy's rule score and its inputs, at decision
     scoring: Scoring | None = None  # the policy's scoring section the rule scores come from
+    leads: int = 0  # distinct leads behind the rows
+    rows_note: str = ""  # what a row is, in words, with the counts
+
+
+def evenly(items: list[datetime], most: int) -> list[datetime]:
+    """At most `most` of `items`, evenly spread and keeping the first and the last."""
+    if len(items) <= most:
+        return items
+    if most == 1:
+        return items[:1]
+    step = (len(items) - 1) / (most - 1)
+    return [items[round(i * step)] for i in range(most)]
+
+
+def snapshot_times(
+    created: datetime, reached: datetime | None, outcome: LedgerOutcome, as_of: datetime
+) -> list[datetime]:
+    """The lead's snapshot times: while still open, with a label window that has ended by `as_of`."""
+    s = outcome.snapshots
+    assert s is not None
+    step, within = timedelta(days=s.every_days), timedelta(days=s.within_days)
+    times = []
+    k = 1
+    while k * s.every_days <= outcome.horizon_days:
+        at = created + k * step
+        if at + within > as_of or (reached is not None and reached <= at):
+            break
+        times.append(at)
+        k += 1
+    return evenly(times, s.per_lead)
+
+
+def _plan(
+    every: list[Contact], reaches: dict[int, datetime], outcome: LedgerOutcome, as_of: datetime
+) -> tuple[list[tuple[Contact, datetime, bool]], int]:
+    """(lead, as-of time, label) per row, and how many leads had converted before their first row."""
+    rows: list[tuple[Contact, datetime, bool]] = []
+    gone = 0
+    s = outcome.snapshots
+    for c in every:
+        created, reached = c.created_at or as_of, reaches.get(c.id)
+        if s is None:
+            at = created + timedelta(days=outcome.decision_days)
+            horizon = timedelta(days=outcome.horizon_days)
+            if reached is not None and reached <= at:
+                gone += 1
+            else:
+                rows.append((c, at, reached is not None and reached <= at + horizon))
+            continue
+        times = snapshot_times(created, reached, outcome, as_of)
+        if not times:
+            gone += 1  # mature (created early enough) yet converted before its first snapshot
+        within = timedelta(days=s.within_days)
+        rows += [(c, at, reached is not None and reached <= at + within) for at in times]
+    return rows, gone
 
 
 def ledger_table(engine: Engine, outcome: LedgerOutcome, as_of: datetime) -> LedgerSet:
-    """Read every mature lead and build its row as of its decision time."""
+    """Read every mature lead and build its rows, each as of its decision (snapshot) time."""
     from leadledger.store.policies import load_active_policy
     from leadledger.store.training_reads import accounts_by_id, events_before, first_reaches, leads_created_by
 
-    decide = timedelta(days=outcome.decision_days)
-    horizon = timedelta(days=outcome.horizon_days)
+    if outcome.snapshots is None:
+        latest_created = as_of - timedelta(days=outcome.decision_days + outcome.horizon_days)
+    else:  # the first snapshot's label window must have ended
+        latest_created = as_of - timedelta(days=outcome.snapshots.every_days + outcome.snapshots.within_days)
     with engine.connect() as conn:
         policy = load_active_policy(conn)
         stage = outcome.stage or (policy.customer_stage.name if policy.customer_stage else None)
@@ -64,50 +150,65 @@ def ledger_table(engine: Engine, outcome: LedgerOutcome, as_of: datetime) -> Led
             raise LeadledgerError(f"outcome stage {stage!r} is not a main stage of policy {policy.version} "
                                   f"({main})")
         reached_stages = [s.name for s in policy.main_stages[start:]]
-        every = leads_created_by(conn, as_of - decide - horizon)
+        every = leads_created_by(conn, latest_created)
         too_recent = len(leads_created_by(conn, as_of)) - len(every)
         reaches = first_reaches(conn, reached_stages)
-        decisions = {c.id: (c.created_at or as_of) + decide for c in every}
-        leads = [c for c in every if not (c.id in reaches and reaches[c.id] <= decisions[c.id])]
-        owners = accounts_by_id(conn, {c.account_id for c in leads if c.account_id is not None})
+        plan, gone = _plan(every, reaches, outcome, as_of)
+        times: dict[int, list[tuple[datetime, bool]]] = {}
+        by_id: dict[int, Contact] = {}
+        for c, at, label in plan:
+            times.setdefault(c.id, []).append((at, label))
+            by_id[c.id] = c
+        owners = accounts_by_id(conn, {c.account_id for c in by_id.values() if c.account_id is not None})
         features = lead_features(EVENT_TYPES)
         columns: dict[str, list[str | None]] = {s.name: [] for s in features}
         outcomes, ids, order, rule = [], [], [], []
-        by_id = {c.id: c for c in leads}
-        latest = max(decisions.values(), default=as_of)
-        for chunk, history in events_before(conn, [c.id for c in leads], latest):
+        latest = max((at for _, at, _ in plan), default=as_of)
+        half_life = policy.scoring.half_life_days
+        for chunk, history in events_before(conn, list(times), latest):
             for cid in chunk:
-                lead, at = by_id[cid], decisions[cid]
+                lead = by_id[cid]
                 account = owners.get(lead.account_id) if lead.account_id is not None else None
                 seen = history.get(cid, [])
-                row = lead_row(lead, account, seen, at, event_types=EVENT_TYPES,
-                               half_life_days=policy.scoring.half_life_days)
-                # The rule score from the same events the row saw (all strictly before `at`).
-                before = [e for e in seen if e.occurred_at < at]
-                score = score_contact(lead, account, before, policy.scoring, at)
-                decayed: dict[str, float] = {}
-                for e in before:
-                    age = (at - e.occurred_at).total_seconds()
-                    weight = decay_factor(age, policy.scoring.half_life_days)
-                    decayed[e.type] = decayed.get(e.type, 0.0) + weight
-                rule.append(RuleRow(values=fit_values(lead, account), decayed=decayed, fit=score.fit,
-                                    total=score.total))
-                for name, value in row.items():
-                    columns[name].append(value)
-                outcomes.append(cid in reaches and reaches[cid] <= at + horizon)
-                ids.append(cid)
-                order.append(at)
-    ranks = sorted(range(len(order)), key=lambda i: order[i])
+                values = fit_values(lead, account)
+                for at, label in times[cid]:
+                    row = lead_row(lead, account, seen, at, event_types=EVENT_TYPES, half_life_days=half_life)
+                    # The rule score from the same events the row saw (all strictly before `at`).
+                    before = [e for e in seen if e.occurred_at < at]
+                    score = score_contact(lead, account, before, policy.scoring, at)
+                    decayed: dict[str, float] = {}
+                    for e in before:
+                        weight = decay_factor((at - e.occurred_at).total_seconds(), half_life)
+                        decayed[e.type] = decayed.get(e.type, 0.0) + weight
+                    rule.append(RuleRow(values=values, decayed=decayed, fit=score.fit, total=score.total))
+                    for name, value in row.items():
+                        columns[name].append(value)
+                    outcomes.append(label)
+                    ids.append(cid)
+                    order.append(at)
+    ranks = sorted(range(len(order)), key=lambda i: (order[i], ids[i]))
     position = [0] * len(order)
     for rank, i in enumerate(ranks):
         position[i] = rank
-    name = f"reached {stage} within {outcome.horizon_days} days of day {outcome.decision_days}"
+    name = outcome.name(stage)
     mapping = TrainingMapping(
         name=name, origin="ledger", description="", outcome_column=stage, positive=frozenset(),
         negative=frozenset(), order_column="decision time", missing=frozenset(), features=features, leaky=(),
     )
     table = LeadTable(source=engine.url.render_as_string(hide_password=True), features=features,
-                      columns=columns, outcomes=outcomes, lines=ids, order=position, row_label="contact")
-    return LedgerSet(table=table, mapping=mapping, already_converted=len(every) - len(leads),
-                     too_recent=too_recent, window=(min(order, default=None), max(order, default=None)),
-                     rule_rows=tuple(rule), scoring=policy.scoring)
+                      columns=columns, outcomes=outcomes, lines=ids, order=position, row_label="contact",
+                      groups=ids if outcome.snapshots is not None else None)
+    return LedgerSet(table=table, mapping=mapping, already_converted=gone, too_recent=too_recent,
+                     window=(min(order, default=None), max(order, default=None)), rule_rows=tuple(rule),
+                     scoring=policy.scoring, leads=len(times),
+                     rows_note=rows_note(outcome, len(ids), len(times)))
+
+
+def rows_note(outcome: LedgerOutcome, rows: int, leads: int) -> str:
+    """What a row is, with counts: '1 row per lead per week while open …: 41,230 rows from 8,112 leads'."""
+    s = outcome.snapshots
+    if s is None:
+        return f"1 row per lead, as of day {outcome.decision_days}: {rows:,} rows from {leads:,} leads"
+    cadence = "per week" if s.every_days == 7 else f"every {s.every_days} days"
+    return (f"1 row per lead {cadence} while open (up to day {outcome.horizon_days}, at most {s.per_lead} "
+            f"per lead), converted = reached within {s.within_days} days: {rows:,} rows from {leads:,} leads")

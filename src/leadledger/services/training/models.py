@@ -109,13 +109,18 @@ def fit_product(table: LeadTable, *, seed: int = 0, threads: int = 1) -> Product
     import lightgbm as lgb
     import numpy as np
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     encoder = fit_encoder(table)
     x, y = encoder.matrix(table), np.asarray(table.outcomes, dtype=float)
     params = product_params(len(table), seed=seed, threads=threads)
     oof, best = np.zeros(len(table)), []
-    for train, valid in StratifiedKFold(INNER_FOLDS, shuffle=True, random_state=seed).split(x, y):
+    # A lead's snapshots stay on one side: validating on a lead's other snapshots would reward
+    # memorising leads, and early stopping would run on to MAX_ROUNDS.
+    inner = (StratifiedKFold(INNER_FOLDS, shuffle=True, random_state=seed).split(x, y)
+             if table.groups is None else
+             StratifiedGroupKFold(INNER_FOLDS, shuffle=True, random_state=seed).split(x, y, table.groups))
+    for train, valid in inner:
         booster = lgb.train(
             params, _dataset(lgb, x[train], y[train], encoder), MAX_ROUNDS,
             valid_sets=[_dataset(lgb, x[valid], y[valid], encoder)],

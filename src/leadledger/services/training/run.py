@@ -90,6 +90,8 @@ class TrainingReport:
     seconds: float
     row_label: str = "line"  # what an example's `line` is: a CSV line or a contact id
     rules: RuleComparison | None = None  # from the ledger: the current rule score and suggested weights
+    rows_note: str = ""  # what a row is when it is not simply a lead (ledger snapshots), with the counts
+    distinct_leads: int | None = None  # leads behind the rows, when a lead has several rows
 
     @property
     def drivers(self) -> list[tuple[str, float]]:
@@ -129,6 +131,7 @@ class TrainingReport:
                 ],
             },
             "rules": None if self.rules is None else self.rules.to_dict(),
+            "rows": {"rows": self.leads, "leads": self.distinct_leads or self.leads, "note": self.rows_note},
             "seconds": self.seconds,
         }
 
@@ -143,9 +146,9 @@ def make_folds(table: LeadTable, options: TrainingOptions) -> list[Fold]:
     if options.split is Split.time:
         if table.order is None:
             raise TrainingRefused("a time-ordered split needs an `order` column in the mapping")
-        folds = time_folds(table.order, options.folds)
+        folds = time_folds(table.order, options.folds, table.groups)
     else:
-        folds = stratified_folds(table.outcomes, options.folds, options.repeats, options.seed)
+        folds = stratified_folds(table.outcomes, options.folds, options.repeats, options.seed, table.groups)
     for fold in folds:
         for part, rows in (("training", fold.train), ("test", fold.test)):
             won = sum(table.outcomes[i] for i in rows)
@@ -154,6 +157,18 @@ def make_folds(table: LeadTable, options: TrainingOptions) -> list[Fold]:
                     f"fold {fold.number + 1}'s {part} rows are all one outcome: use fewer folds or more data"
                 )
     return folds
+
+
+def outcome_counts(table: LeadTable) -> tuple[int, int]:
+    """Converted and unconverted leads: with several rows per lead, counted per lead, not per row.
+
+    A lead's weekly snapshots are not independent evidence (one lead that converts in week 9 gives up
+    to four converted rows), so the data minimum asks for that many distinct leads of each outcome.
+    """
+    if table.groups is None:
+        return table.positives, len(table) - table.positives
+    converted = {g for g, y in zip(table.groups, table.outcomes, strict=True) if y}
+    return len(converted), len(set(table.groups) - converted)
 
 
 def leak_check(table: LeadTable, threshold: float) -> list[Leak]:
@@ -188,7 +203,7 @@ def train_table(
     from threadpoolctl import threadpool_limits
 
     started = time.perf_counter()
-    refusal = training_refusal(table.positives, len(table) - table.positives, options.minimum_per_outcome)
+    refusal = training_refusal(*outcome_counts(table), options.minimum_per_outcome)
     if refusal:
         raise TrainingRefused(f"{table.source}: {refusal}")
     folds = make_folds(table, options)
@@ -229,7 +244,7 @@ def train_ledger(
     engine: Engine, outcome: LedgerOutcome, options: TrainingOptions, as_of: datetime,
     progress: Callable[[str, int, int], None] = lambda _s, _d, _t: None,
 ) -> tuple[TrainingReport, ProductModel, LedgerSet]:
-    """Train and evaluate on the ledger's own leads, each as of its decision time."""
+    """Train and evaluate on the ledger's own leads, each row as of its decision (snapshot) time."""
     from threadpoolctl import threadpool_limits
 
     from leadledger.services.training.ledger import ledger_table
@@ -237,6 +252,7 @@ def train_ledger(
 
     found = ledger_table(engine, outcome, as_of)
     report, model = train_table(found.table, found.mapping, options, progress=progress)
+    report = dataclasses.replace(report, rows_note=found.rows_note, distinct_leads=found.leads)
     if found.scoring is None or len(found.rule_rows) != len(found.table):
         return report, model, found
     started = time.perf_counter()

@@ -35,6 +35,7 @@ class LeadTable:
     order: list[int] | None  # each lead's position in time order (0 = oldest), when the mapping has one
     skipped: int = 0  # rows without an outcome
     row_label: str = "line"  # what `lines` holds, as shown to people
+    groups: list[int] | None = None  # the lead behind each row, when a lead has several rows (snapshots)
 
     def __len__(self) -> int:
         return len(self.outcomes)
@@ -51,6 +52,7 @@ class LeadTable:
             columns={k: [v[i] for i in rows] for k, v in self.columns.items()},
             outcomes=[self.outcomes[i] for i in rows], lines=[self.lines[i] for i in rows],
             order=None if self.order is None else [self.order[i] for i in rows], row_label=self.row_label,
+            groups=None if self.groups is None else [self.groups[i] for i in rows],
         )
 
 
