@@ -114,10 +114,13 @@ def main() -> None:
         print(out, flush=True)
         results.append({**json.loads(out), "load_before": round(load, 2)})
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "predict-scoring-1000000.json").write_text(json.dumps({
+    path = RESULTS / "predict-scoring-1000000.json"
+    kept = json.loads(path.read_text())["steps"] if path.exists() else []
+    ran = {r["step"] for r in results}  # a step run again replaces its earlier result
+    path.write_text(json.dumps({
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
-        "steps": results,
+        "steps": [r for r in kept if r["step"] not in ran] + results,
     }, indent=2) + "\n")
 
 
