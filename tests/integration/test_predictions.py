@@ -257,3 +257,35 @@ def test_a_model_moved_from_sqlite_to_postgresql_scores_identically(
     # Exactly equal, not merely close: the same stored values become the same float features
     # (times as integer microseconds on both), and the same trees sum them in the same order.
     assert pg == lite
+
+
+def test_a_model_trained_under_another_half_life_is_refused(trained: ProductModel, tmp_path: Path) -> None:
+    """Decayed sums on a new half-life would feed the model numbers that mean something else."""
+    from leadledger.errors import LeadledgerError
+    from leadledger.policyfile import builtin_policy_text
+    from leadledger.services.setup import apply_policy
+
+    engine = make_engine(f"sqlite:///{tmp_path}/halflife.db")
+    init_database(engine, model="lead-first", now=NOW)
+    with engine.begin() as conn:
+        version = load_active_policy(conn).version
+        save_model(conn, {
+            "kind": KIND, "outcome": "reached customer", "window_start": NOW, "window_end": NOW,
+            "leads": 400, "converted": 40, "features": "[]", "metrics": json.dumps({"models": []}),
+            "policy_version": version, "model": model_to_json(trained, outcome_stage="customer"),
+        }, activate=True, now=NOW)
+    assert rescore(engine, NOW).prediction is not None  # same half-life: scores
+    faster = tmp_path / "faster-decay.yaml"
+    text = builtin_policy_text("lead-first")
+    assert "decay_half_life_days: 45" in text
+    faster.write_text(text.replace("decay_half_life_days: 45", "decay_half_life_days: 14"), encoding="utf-8")
+    apply_policy(engine, faster, NOW + timedelta(minutes=1))
+    report = rescore(engine, NOW + timedelta(minutes=2))  # the rule scores still run
+    assert report.prediction is None and report.prediction_refused is not None
+    assert "trained with a 45-day score half-life" in report.prediction_refused
+    assert "uses 14 days" in report.prediction_refused
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(predictions)).scalar_one() == 0
+    with pytest.raises(LeadledgerError, match=r"trained with a 45-day score half-life"):
+        explain_prediction(engine, 1, NOW)
+    engine.dispose()

@@ -131,7 +131,9 @@ def score(
         f"{report.threshold:g}."
     )
     p = report.prediction
-    if p is None:
+    if report.prediction_refused:
+        err.print(f"[yellow]warning:[/yellow] no predictions written: {report.prediction_refused}")
+    elif p is None:
         out.print("No active predictive model: rule scores only (`leadledger train` stores one).",
                   highlight=False)
     else:

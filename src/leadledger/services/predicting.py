@@ -112,6 +112,22 @@ def probabilities(model: ProductModel, x: NDArray[np.float64], threads: int = 1)
     return 1.0 / (1.0 + np.exp(-np.clip(logits, -700, 700)))
 
 
+def _same_decay(conn: Connection, stored: StoredModel, policy: Policy) -> None:
+    """Refuse to score with decayed sums on another half-life than the model was trained on."""
+    from leadledger.store.policies import stored_policy
+
+    trained = stored_policy(conn, stored.policy_version)
+    if trained is None:  # imported from another database whose policy is not stored here
+        return
+    was, now = trained.scoring.half_life_days, policy.scoring.half_life_days
+    if was != now:
+        raise LeadledgerError(
+            f"model {stored.id} was trained with a {was:g}-day score half-life "
+            f"(policy {stored.policy_version}); "
+            f"the active policy uses {now:g} days, so its decayed features would mean something else: "
+            "train a new model (`leadledger train`) or activate another one")
+
+
 def _checked(stored: StoredModel) -> tuple[ProductModel, set[str]]:
     model = model_from_json(stored.model or "")
     needed = used_features(model)
@@ -133,6 +149,7 @@ def predict_all(
     if stored is None or stored.model is None:
         return None
     model, needed = _checked(stored)
+    _same_decay(conn, stored, policy)
     stage = outcome_stage(stored)
     ids = applicable_ids(conn, now, reached_stages(policy, stage))
     everyone = int(conn.execute(select(func.count()).select_from(contacts)).scalar_one())
@@ -235,6 +252,7 @@ def explain_prediction(engine: Engine, contact: int | str, now: datetime, top: i
         if stored is None or stored.model is None:
             return None
         policy = load_active_policy(conn)
+        _same_decay(conn, stored, policy)
         email = contact if isinstance(contact, str) else conn.execute(
             select(contacts.c.email).where(contacts.c.id == contact)).scalar_one_or_none()
         if email is None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func, select
 
+from leadledger.errors import LeadledgerError
 from leadledger.services.automation import AutoMoves, Progress, apply_automatic_moves
 from leadledger.store import db
 from leadledger.store.batch_scoring import rescore_all
@@ -29,7 +30,8 @@ class ScoreReport:
     moves: AutoMoves
     seconds: float
     policy_version: str
-    prediction: PredictionRun | None = None  # None: no active predictive model
+    prediction: PredictionRun | None = None  # None: no active predictive model (or it was refused)
+    prediction_refused: str | None = None  # why the active model could not score (rule scores still did)
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
@@ -41,6 +43,7 @@ class ScoreReport:
             "seconds": round(self.seconds, 3),
             "policy_version": self.policy_version,
             "prediction": None if self.prediction is None else self.prediction.to_dict(),
+            "prediction_refused": self.prediction_refused,
         }
 
 
@@ -63,7 +66,11 @@ def rescore(
             select(func.count()).select_from(scores).where(scores.c.total >= policy.scoring.mql_threshold)
         ).scalar_one()
         # Before the moves: the model predicts from the ledger as it stood, like training's rows.
-        prediction = predict_all(conn, policy, now, progress, threads=threads)
+        refused = None
+        try:
+            prediction = predict_all(conn, policy, now, progress, threads=threads)
+        except LeadledgerError as e:  # e.g. trained on another half-life: stale rows are gone, rules go on
+            prediction, refused = None, str(e)
         moves = apply_automatic_moves(conn, policy, now, progress)
     return ScoreReport(
         scored=scored,
@@ -73,4 +80,5 @@ def rescore(
         seconds=time.perf_counter() - started,
         policy_version=policy.version,
         prediction=prediction,
+        prediction_refused=refused,
     )

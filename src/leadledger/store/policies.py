@@ -51,6 +51,12 @@ def load_active_policy(conn: Connection) -> Policy:
     return _parsed(active_policy_text(conn))
 
 
+def stored_policy(conn: Connection, version: str) -> Policy | None:
+    """A stored policy version, parsed (None if this database never stored it)."""
+    text = conn.execute(select(policies.c.yaml).where(policies.c.version == version)).scalar_one_or_none()
+    return None if text is None else _parsed(text)
+
+
 @lru_cache(maxsize=8)
 def _parsed(text: str) -> Policy:
     """Parsing YAML takes a quarter of a second; a report that runs several reads parses once."""
