@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from leadledger.services.auth import Actor
 from leadledger.services.importing.base import ChunkResult, Context
@@ -24,9 +24,8 @@ from leadledger.services.importing.mapping import ColumnPlan, load_mapping, plan
 from leadledger.services.importing.prepare import prepare_frame
 from leadledger.services.importing.validate import LINE
 from leadledger.store.activity import decay_params, default_two_way, event_weight
-from leadledger.store.bulk import bulk_insert
 from leadledger.store.db import to_db, without_foreign_key_checks
-from leadledger.store.events import STAGING, STAGING_COLUMNS, store_staged_events
+from leadledger.store.events import contact_ids_by_email, store_event_rows
 from leadledger.store.policies import load_active_policy
 from leadledger.store.schema import accounts, contacts, events, opportunities
 
@@ -187,56 +186,53 @@ def ingest_events(engine: Engine, items: Sequence[dict[str, Any]], *, now: datet
     activity aggregates), which costs a few milliseconds where the column-wise CSV pipeline
     costs tens per call.
     """
+    with engine.begin() as conn:
+        return ingest_events_in(conn, items, now=now)
+
+
+def ingest_events_in(conn: Connection, items: Sequence[dict[str, Any]], *, now: datetime) -> IngestResult:
+    """`ingest_events` inside the caller's transaction (the API's group-commit writer)."""
     results: dict[int, ItemResult] = {}
     limit = now + FUTURE_SLACK
-    with engine.begin() as conn:
-        anchor, half_life = decay_params(conn)
-        for it in items:  # the contact by email (the natural key), else by id
-            it["email"] = str(it.get("email") or "").strip().lower()
-        ids = _lookup(conn, contacts.c.email, sorted({it["email"] for it in items if it["email"]}))
-        wanted = sorted({it["contact_id"] for it in items if not it["email"] and it.get("contact_id")})
-        known = {i: str(e) for i, e in conn.execute(
-            select(contacts.c.id, contacts.c.email).where(contacts.c.id.in_(wanted)))} if wanted else {}
-        for it in items:
-            if not it["email"] and it.get("contact_id") in known:
-                it["email"] = known[it["contact_id"]]
-                ids[it["email"]] = it["contact_id"]
-        rows: list[tuple[Any, ...]] = []
-        first_index: dict[str, int] = {}
-        for index, it in enumerate(items):
-            problem = _event_problem(it, ids, limit)
-            if problem is not None:
-                results[index] = ItemResult(index=index, status="rejected", key=it.get("event_id"),
-                                            errors=(problem,))
-                continue
-            event_id = str(it["event_id"])
-            if event_id in first_index:
-                results[index] = ItemResult(index=index, status="duplicate", key=event_id)
-                continue
-            first_index[event_id] = index
-            occurred: datetime = it["occurred_at"]
-            two_way = it.get("two_way")
-            props = it.get("properties")
-            ts = to_db(occurred)
-            assert ts is not None
-            rows.append((event_id, ids[it["email"]], it["type"],
-                         ts.isoformat(sep=" "), default_two_way(it["type"]) if two_way is None else two_way,
-                         json.dumps(props, separators=(",", ":"), default=str) if props is not None else None,
-                         event_weight(occurred, anchor, half_life)))
-        if rows:
-            # Kept per connection (emptied, not dropped): DDL on every call would cost more than the rows.
-            cols = ", ".join(f"{c} {t}" for c, t in STAGING_COLUMNS)
-            conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING} ({cols})")
-            conn.exec_driver_sql(f"DELETE FROM {STAGING}")
-            bulk_insert(conn, STAGING, [c for c, _ in STAGING_COLUMNS], rows)
-            store_staged_events(conn)
-            new = {str(r[0]): int(r[1]) for r in conn.exec_driver_sql(
-                f"SELECT s.event_id, e.seq FROM {STAGING} s JOIN events e ON e.event_id = s.event_id")}
-            conn.exec_driver_sql(f"DELETE FROM {STAGING}")
-            for event_id, index in first_index.items():
-                created = event_id in new
-                results[index] = ItemResult(index=index, status="created" if created else "duplicate",
-                                            key=event_id, id=new.get(event_id))
+    anchor, half_life = decay_params(conn)
+    for it in items:  # the contact by email (the natural key), else by id
+        it["email"] = str(it.get("email") or "").strip().lower()
+    ids = contact_ids_by_email(conn, sorted({it["email"] for it in items if it["email"]}))
+    wanted = sorted({it["contact_id"] for it in items if not it["email"] and it.get("contact_id")})
+    known = {i: str(e) for i, e in conn.execute(
+        select(contacts.c.id, contacts.c.email).where(contacts.c.id.in_(wanted)))} if wanted else {}
+    for it in items:
+        if not it["email"] and it.get("contact_id") in known:
+            it["email"] = known[it["contact_id"]]
+            ids[it["email"]] = it["contact_id"]
+    rows: list[tuple[Any, ...]] = []
+    first_index: dict[str, int] = {}
+    for index, it in enumerate(items):
+        problem = _event_problem(it, ids, limit)
+        if problem is not None:
+            results[index] = ItemResult(index=index, status="rejected", key=it.get("event_id"),
+                                        errors=(problem,))
+            continue
+        event_id = str(it["event_id"])
+        if event_id in first_index:
+            results[index] = ItemResult(index=index, status="duplicate", key=event_id)
+            continue
+        first_index[event_id] = index
+        occurred: datetime = it["occurred_at"]
+        two_way = it.get("two_way")
+        props = it.get("properties")
+        ts = to_db(occurred)
+        assert ts is not None
+        rows.append((event_id, ids[it["email"]], it["type"],
+                     ts.isoformat(sep=" "), default_two_way(it["type"]) if two_way is None else two_way,
+                     json.dumps(props, separators=(",", ":"), default=str) if props is not None else None,
+                     event_weight(occurred, anchor, half_life)))
+    if rows:
+        new = store_event_rows(conn, rows)
+        for event_id, index in first_index.items():
+            created = event_id in new
+            results[index] = ItemResult(index=index, status="created" if created else "duplicate",
+                                        key=event_id, id=new.get(event_id))
     return IngestResult(kind="events", items=[results[i] for i in sorted(results)])
 
 

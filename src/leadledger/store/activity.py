@@ -8,6 +8,7 @@ exp(−λ·(now − t0)). So a full rescore reads one row per contact, not every
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, select
@@ -33,8 +34,11 @@ def set_meta(conn: Connection, key: str, value: str) -> None:
 
 def decay_params(conn: Connection) -> tuple[datetime, float]:
     """The anchor time and half-life (days) the stored `_w` sums were built with."""
-    anchor = get_meta(conn, "activity_anchor")
-    half_life = get_meta(conn, "activity_half_life_days")
+    # One statement, not two: every event request's transaction starts here.
+    found: dict[str, str] = dict(conn.exec_driver_sql(
+        "SELECT key, value FROM meta WHERE key IN ('activity_anchor', 'activity_half_life_days')").all())
+    anchor = found.get("activity_anchor")
+    half_life = found.get("activity_half_life_days")
     if anchor is None or half_life is None:
         raise RuntimeError("database not initialised: run `leadledger init`")
     ts = from_db(anchor)
@@ -65,14 +69,18 @@ AGGREGATE_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _upsert_sql(conn: Connection, select_sql: str) -> str:
-    """INSERT … SELECT (contact_id + AGGREGATE_COLUMNS) that adds to the stored aggregates."""
+def _upsert_sql(conn: Connection, select_sql: str, types: Sequence[str] = ACTIVITY_TYPES) -> str:
+    """INSERT … SELECT (contact_id + AGGREGATE_COLUMNS) that adds to the stored aggregates.
+
+    Only the columns of `types` are added to on conflict: the caller guarantees the others are 0.
+    """
     greatest = "GREATEST" if is_postgres(conn) else "MAX"
     updates = [
         "two_way_n = contact_activity.two_way_n + excluded.two_way_n",
         f"last_activity_at = {greatest}(COALESCE(contact_activity.last_activity_at, "
         "excluded.last_activity_at), excluded.last_activity_at)",
-        *(f"{c} = contact_activity.{c} + excluded.{c}" for c in AGGREGATE_COLUMNS[2:]),
+        *(f"{t}_{k} = contact_activity.{t}_{k} + excluded.{t}_{k}" for t in ACTIVITY_TYPES if t in types
+          for k in ("n", "w")),
     ]
     return (
         f"INSERT INTO contact_activity (contact_id, {', '.join(AGGREGATE_COLUMNS)}) {select_sql} "
@@ -80,17 +88,25 @@ def _upsert_sql(conn: Connection, select_sql: str) -> str:
     )
 
 
-def _aggregate_sql(conn: Connection, source: str, weight_sql: str) -> str:
-    """INSERT … SELECT that adds `source`'s events into contact_activity (upsert)."""
+def _aggregate_sql(conn: Connection, source: str, weight_sql: str,
+                   types: Sequence[str] = ACTIVITY_TYPES) -> str:
+    """INSERT … SELECT that adds `source`'s events into contact_activity (upsert).
+
+    `source` holds events of `types` only: the other types' columns are 0 for a new contact and
+    left alone for an existing one (a batch of a few types no longer rewrites all 24 sums).
+    """
     sels = ["SUM(CASE WHEN two_way THEN 1 ELSE 0 END)", "MAX(occurred_at)"]
     for t in ACTIVITY_TYPES:
+        if t not in types:
+            sels += ["0", "0"]
+            continue
         sels += [
             f"SUM(CASE WHEN type = '{t}' THEN 1 ELSE 0 END)",
             f"COALESCE(SUM(CASE WHEN type = '{t}' THEN {weight_sql} END), 0)",
         ]
     # SQLite needs a WHERE in INSERT…SELECT…ON CONFLICT to parse the upsert clause.
     return _upsert_sql(
-        conn, f"SELECT contact_id, {', '.join(sels)} FROM {source} WHERE true GROUP BY contact_id"
+        conn, f"SELECT contact_id, {', '.join(sels)} FROM {source} WHERE true GROUP BY contact_id", types
     )
 
 
@@ -100,9 +116,13 @@ def add_aggregates(conn: Connection, table: str) -> None:
     conn.exec_driver_sql(_upsert_sql(conn, f"SELECT contact_id, {cols} FROM {table} WHERE true"))
 
 
-def add_staged_events(conn: Connection, staging: str) -> None:
-    """Fold newly staged events (columns contact_id, type, occurred_at, two_way, w) into the aggregates."""
-    conn.exec_driver_sql(_aggregate_sql(conn, staging, "w"))
+def add_staged_events(conn: Connection, staging: str, types: Iterable[str] | None = None) -> None:
+    """Fold newly staged events (columns contact_id, type, occurred_at, two_way, w) into the aggregates.
+
+    `types`: every event type present in `staging`, when the caller knows them (fewer columns to add).
+    """
+    present = ACTIVITY_TYPES if types is None else tuple(t for t in ACTIVITY_TYPES if t in set(types))
+    conn.exec_driver_sql(_aggregate_sql(conn, staging, "w", present))
 
 
 def rebuild(conn: Connection, half_life_days: float, anchor: datetime | None = None) -> None:
