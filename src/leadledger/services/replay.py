@@ -11,12 +11,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Connection, Engine, func, select
 
 from leadledger.domain.policy import Policy
 from leadledger.domain.records import Account
 from leadledger.domain.replay.compare import FunnelTally, ReplayFunnel, same_entries
-from leadledger.domain.replay.engine import ContactReplay, ReplaySetup, contact_fit, replay_contact
+from leadledger.domain.replay.crossing import cold_contacts
+from leadledger.domain.replay.engine import ContactReplay, ReplaySetup, replay_contact
 from leadledger.domain.replay.history import ContactHistory, DatedOpportunity, EventsNeeded
 from leadledger.policyfile import BUILTIN, builtin_policy_text, load_policy_file, parse_policy
 from leadledger.store import replay_reads
@@ -102,34 +105,80 @@ class _Chunk:
         self.no_longer += other.no_longer
 
 
-def _replay_pair(h: ContactHistory, job: _Job) -> list[ContactReplay | None]:
+def _replay_pair(
+    h: ContactHistory, job: _Job, fits: tuple[float, float], cold: tuple[set[int], set[int]]
+) -> list[ContactReplay | None]:
     """The contact's replay under both setups (None where it needs events it was read without)."""
-    setups, until = job.setups, job.until
-    fit = contact_fit(h, setups[0].policy)
-    fits = (fit, fit if job.same_fit else None)
     out: list[ContactReplay | None] = []
-    for setup, f in zip(setups, fits, strict=True):
+    for setup, fit, cool in zip(job.setups, fits, cold, strict=True):
         try:
-            out.append(replay_contact(h, setup, until, fit=f))
+            out.append(replay_contact(h, setup, job.until, fit=fit, cold=h.contact.id in cool))
         except EventsNeeded:
             out.append(None)
     return out
 
 
+def _derives_promotion(setup: ReplaySetup, histories: list[ContactHistory]) -> bool:
+    """Whether any of these contacts' replays under `setup` may re-derive the score promotion."""
+    if setup.policy.auto_promotion is None:
+        return False
+    latest = {h.ledger[-1].policy_version for h in histories}  # the version `_plan` asks about
+    return any(setup.derives("promotion", setup.recorded.get(v)) for v in latest)
+
+
+def _cold(
+    setup: ReplaySetup, histories: list[ContactHistory], fits: list[float], table: replay_reads.EventTable,
+    micros: npt.NDArray[np.int64],
+) -> set[int]:
+    """The contacts whose score under `setup` never comes near its threshold (see `crossing`)."""
+    ids = [h.contact.id for h in histories]
+    bounds = [table.bounds.get(i) for i in ids]
+    # the rows of these contacts, in their order (a range's table may hold contacts not replayed)
+    take = np.concatenate([np.arange(*b) for b in bounds if b is not None] or [np.zeros(0, np.int64)])
+    sizes = np.array([b[1] - b[0] if b is not None else 0 for b in bounds], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    flags = cold_contacts(
+        setup.policy.scoring,
+        np.array(fits, dtype=np.float64),
+        np.array([replay_reads.epoch_micros(h.ledger[0].at) for h in histories], dtype=np.int64),
+        starts,
+        micros[take],
+        [table.types[int(i)] for i in take],
+    )
+    return {i for i, c in zip(ids, flags.tolist(), strict=True) if c}
+
+
 def _replay_chunk(conn: Connection, job: _Job, lo: int, hi: int) -> _Chunk:
-    """Replay the contacts with ids in [lo, hi) under both setups and tally them."""
+    """Replay the contacts with ids in [lo, hi) under both setups and tally them.
+
+    The events are read once, as columns: the first pass replays every contact without `Event`
+    objects (per-type counts and the vectorised `cold` check stand in for them), and only the
+    replays that then ask for the events are done again with them.
+    """
     until, setups = job.until, job.setups
     chunk = _Chunk((FunnelTally(setups[0].policy), FunnelTally(setups[1].policy)))
+    table = replay_reads.read_event_table(conn, lo, hi) if job.with_events else None
+    counts = {cid: table.counts(cid) for cid in table.bounds} if table is not None else None
     histories = list(replay_reads.read_histories(conn, lo, hi, job.accounts, job.opportunities,
-                                                 created=job.created, with_events=job.with_events))
-    results = [_replay_pair(h, job) for h in histories]
+                                                 created=job.created, type_counts=counts))
+    first = [setups[0].fit(h) for h in histories]
+    fits = [first, first if job.same_fit else [setups[1].fit(h) for h in histories]]
+    cold: tuple[set[int], set[int]] = (set(), set())
+    if table is not None:
+        micros = table.micros()
+        for setup, fit, cool in zip(setups, fits, cold, strict=True):
+            if _derives_promotion(setup, histories):
+                cool.update(_cold(setup, histories, fit, table, micros))
+    results = [_replay_pair(h, job, (f0, f1), cold) for h, f0, f1 in zip(histories, *fits, strict=True)]
     wanted = {h.contact.id for h, pair in zip(histories, results, strict=True) if None in pair}
     if wanted:  # second pass, with events, for the replays that need them
-        events = replay_reads.read_events(conn, lo, hi, wanted)
-        for h, pair in zip(histories, results, strict=True):
+        if table is None:
+            table = replay_reads.read_event_table(conn, lo, hi)
+        for k, (h, pair) in enumerate(zip(histories, results, strict=True)):
             if h.contact.id in wanted:
-                full = replace(h, events=events.get(h.contact.id, ()), events_loaded=True)
-                pair[:] = [r or replay_contact(full, s, until) for r, s in zip(pair, setups, strict=True)]
+                full = replace(h, events=table.events(h.contact.id), events_loaded=True)
+                pair[:] = [r or replay_contact(full, s, until, fit=f[k], cold=h.contact.id in c)
+                           for r, s, f, c in zip(pair, setups, fits, cold, strict=True)]
     for h, maybe in zip(histories, results, strict=True):
         done = [r for r in maybe if r is not None]
         won = h.won_booked_at()

@@ -16,7 +16,7 @@ Replaying the policy that recorded the history therefore gives back the stored l
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -26,6 +26,7 @@ from leadledger.domain.records import Event, StageChange
 from leadledger.domain.replay.history import ContactHistory, facts_at
 from leadledger.domain.replay.rules import (
     ScoreClock,
+    ceiling_of_counts,
     entry_kind,
     map_stage,
     same_judgement,
@@ -67,6 +68,10 @@ class ReplaySetup:
     rederive: bool = False  # re-derive every automatic rule, even unchanged ones
     orders: dict[str, int] = field(default_factory=dict, compare=False)
     _derives: dict[tuple[str, str], bool] = field(default_factory=dict, compare=False)
+    # per-contact questions whose answers depend only on the policies: asked once per run
+    _stages: dict[tuple[str, str | None], str | None] = field(default_factory=dict, compare=False)
+    _judged: dict[tuple[str, str, str], bool] = field(default_factory=dict, compare=False)
+    _fits: dict[tuple[object, ...], float] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         self.orders.update({s.name: i for i, s in enumerate(self.policy.main_stages)})
@@ -74,6 +79,28 @@ class ReplaySetup:
     def recorder(self, entry: StageChange) -> Policy | None:
         """The policy version that recorded `entry`, if it is known."""
         return self.recorded.get(entry.policy_version)
+
+    def map(self, name: str, recorded: Policy | None) -> str | None:
+        """`map_stage` into this setup's policy (cached: a few stage names, millions of entries)."""
+        key = (name, recorded.version if recorded is not None else None)
+        if key not in self._stages:
+            self._stages[key] = map_stage(name, recorded, self.policy)
+        return self._stages[key]
+
+    def judged_alike(self, recorded: Policy, stage: str, recorded_stage: str) -> bool:
+        """`same_judgement` of this policy and `recorded` (cached like `map`)."""
+        key = (recorded.version, stage, recorded_stage)
+        if key not in self._judged:
+            self._judged[key] = same_judgement(self.policy, recorded, stage, recorded_stage)
+        return self._judged[key]
+
+    def fit(self, h: ContactHistory) -> float:
+        """`contact_fit` under this policy (cached by the values the fit rules read)."""
+        values = fit_values(h.contact, h.account)
+        key = tuple(values.values())
+        if key not in self._fits:
+            self._fits[key] = score_fit(values, self.policy.scoring)[0]
+        return self._fits[key]
 
     def derives(self, kind: str, entry_policy: Policy | None) -> bool:
         """Whether the replay re-derives rule `kind` instead of keeping its recorded moments."""
@@ -87,6 +114,33 @@ class ReplaySetup:
                 else self.policy.dormancy != entry_policy.dormancy
             )
         return self._derives[key]
+
+
+@dataclass(slots=True)
+class _LazyClock:
+    """The walk's score clock, counting its events only when a score is read.
+
+    Most steps of a walk never read the score (an unchanged decision, a kept outcome): the events
+    they pass are counted at the next read instead, in the same order, so the totals are the same floats.
+    """
+
+    scoring: Scoring
+    fit: float
+    h: ContactHistory
+    upto: int = 0  # the events up to this index belong in the score
+    counted: int = 0
+    _clock: ScoreClock | None = None  # started at the first read: most walks never read a score
+
+    def total(self, at: datetime) -> float:
+        """The clock's total at `at`, after counting the events it owes."""
+        self.h.need_events()  # a walk may start without the events; any score read needs them
+        if self._clock is None:
+            self._clock = ScoreClock.start(self.scoring, self.fit)
+        clock, events = self._clock, self.h.events
+        for i in range(self.counted, self.upto):
+            clock.add(events[i].type, events[i].occurred_at)
+        self.counted = max(self.counted, self.upto)
+        return clock.total(at)
 
 
 @dataclass(slots=True)
@@ -115,7 +169,7 @@ class _Walk:
         )
         self.stage, self.entered = to_stage, at
 
-    def score(self, clock: ScoreClock, at: datetime) -> float:
+    def score(self, clock: _LazyClock, at: datetime) -> float:
         total = clock.total(at)
         if abs(total - self.policy.scoring.mql_threshold) < 1e-6:  # settle rounding like the reference
             events = self.h.events[: self.h.events_until(at)]
@@ -147,7 +201,7 @@ def _trial_open(w: _Walk) -> bool:
     return target is not None and (here is None or here < target)
 
 
-def _try_rules(w: _Walk, at: datetime, clock: ScoreClock, derive: set[str]) -> None:
+def _try_rules(w: _Walk, at: datetime, clock: _LazyClock, derive: set[str]) -> None:
     """Fire the re-derived automatic rules that hold at `at`."""
     if "trial" in derive and _trial_open(w):
         rule = w.policy.edge_cases.trial
@@ -216,8 +270,8 @@ def _plan(
             timed.append(entry)
         else:
             assert entry.from_stage is not None
-            decisions.append(_Decision(entry, rec, map_stage(entry.from_stage, rec, setup.policy),
-                                       map_stage(entry.to_stage, rec, setup.policy), prev_at))
+            decisions.append(_Decision(entry, rec, setup.map(entry.from_stage, rec),
+                                       setup.map(entry.to_stage, rec), prev_at))
         prev_at = entry.at
     return decisions, timed, derive
 
@@ -230,7 +284,7 @@ def _apply_timed(w: _Walk, entry: StageChange) -> None:
     if kind == "account":
         target = p.customer_stage.name if p.customer_stage else None
     else:
-        target = map_stage(entry.to_stage, rec, p)
+        target = w.setup.map(entry.to_stage, rec)
     if target is None:
         w.dropped.append(Dropped(entry, f"the policy has no stage for {entry.to_stage}"))
         return
@@ -256,7 +310,7 @@ def _due(w: _Walk, d: _Decision) -> datetime | None:
     return max(w.entered, d.entry.at + (w.entered - d.stored_entered))
 
 
-def _decide(w: _Walk, d: _Decision, due: datetime, clock: ScoreClock) -> bool:
+def _decide(w: _Walk, d: _Decision, due: datetime, clock: _LazyClock) -> bool:
     """Make the decision at `due` (or, refused, retry at its recorded moment); False if still waiting."""
     entry = d.entry
     if d.target is None:
@@ -269,7 +323,7 @@ def _decide(w: _Walk, d: _Decision, due: datetime, clock: ScoreClock) -> bool:
         due == entry.at
         and d.recorder is not None
         and d.source == entry.from_stage
-        and same_judgement(w.policy, d.recorder, d.target, entry.to_stage)
+        and w.setup.judged_alike(d.recorder, d.target, entry.to_stage)
     )
     if unchanged:
         w.move(entry, d.target, due, entry.evidence)
@@ -301,10 +355,12 @@ def _relevant(w: _Walk, derive: set[str]) -> set[str]:
 
 def _reachable(w: _Walk, derive: set[str]) -> set[str]:
     """Drop the score promotion when even every event undecayed could not reach the threshold."""
-    scoring = w.policy.scoring
-    if "promotion" in derive and score_ceiling(scoring, w.fit, w.h.events) < scoring.mql_threshold - 1e-6:
-        return derive - {"promotion"}
-    return derive
+    scoring, counts = w.policy.scoring, w.h.type_counts
+    if "promotion" not in derive:
+        return derive
+    ceiling = (score_ceiling(scoring, w.fit, w.h.events) if counts is None
+               else ceiling_of_counts(scoring, w.fit, counts))
+    return derive - {"promotion"} if ceiling < scoring.mql_threshold - 1e-6 else derive
 
 
 def _hot_moments(events: Sequence[Event], scoring: Scoring, fit: float, since: datetime) -> list[datetime]:
@@ -333,16 +389,18 @@ def _start_stage(first: StageChange, setup: ReplaySetup) -> str:
     """Where the record starts: the policy's first stage, or the label it was imported with."""
     p = setup.policy
     if first.actor.startswith("import"):
-        return map_stage(first.to_stage, setup.recorder(first), p) or p.first_stage.name
+        return setup.map(first.to_stage, setup.recorder(first)) or p.first_stage.name
     return p.first_stage.name
 
 
 def replay_contact(
-    h: ContactHistory, setup: ReplaySetup, until: datetime, *, fit: float | None = None
+    h: ContactHistory, setup: ReplaySetup, until: datetime, *, fit: float | None = None, cold: bool = False
 ) -> ContactReplay:
     """Replay one contact's recorded history under `setup.policy`, up to `until`.
 
-    `fit` is the contact's `contact_fit` under the policy, when the caller already has it.
+    `fit` is the contact's `contact_fit` under the policy, when the caller already has it. `cold`
+    says the caller has checked (`crossing.cold_contacts`) that the score never comes near the
+    threshold at an event from creation on: the promotion then needs no event unless a score is read.
     """
     p = setup.policy
     first = h.ledger[0]
@@ -354,18 +412,20 @@ def replay_contact(
     decisions, timed, derive = _plan(h, setup, until)
     derive = _relevant(w, derive)
     if derive:
-        h.need_events()
+        if h.type_counts is None:
+            h.need_events()
         derive = _reachable(w, derive)
-    clock = ScoreClock.start(p.scoring, fit)
-    events = h.events
-    i_event = 0
-    while i_event < len(events) and events[i_event].occurred_at < first.at:  # known before creation
-        clock.add(events[i_event].type, events[i_event].occurred_at)
-        i_event += 1
-    last_activity = events[i_event - 1].occurred_at if i_event else None
+        if derive and not (cold and derive == {"promotion"}):
+            h.need_events()
+    events, times = h.events, h.event_times
+    i_event = bisect_left(times, first.at)  # the events known before creation count from the start
+    clock = _LazyClock(p.scoring, fit, h, upto=i_event)
+    last_activity = times[i_event - 1] if i_event else None
     # With only the score promotion to re-derive, an event matters only at a moment when the score
     # could reach the threshold: the walk jumps between those moments instead of visiting each event.
-    hot = _hot_moments(events, p.scoring, fit, first.at) if derive == {"promotion"} else None
+    hot: list[datetime] | None = None
+    if derive == {"promotion"}:
+        hot = [] if cold else _hot_moments(events, p.scoring, fit, first.at)
     i_timed = 0
     retry: datetime | None = None  # a refused early decision waits for its recorded moment
     recheck: datetime | None = None
@@ -397,10 +457,10 @@ def replay_contact(
         stepped = True
         before = (w.stage, w.entered)
         if now in (t_event, due, recheck):  # the score as of `now`: every event up to it counted
-            while i_event < len(events) and events[i_event].occurred_at <= now:
-                clock.add(events[i_event].type, events[i_event].occurred_at)
-                last_activity = events[i_event].occurred_at
-                i_event += 1
+            i_next = bisect_right(times, now, i_event)
+            if i_next > i_event:
+                last_activity = times[i_next - 1]
+                i_event = clock.upto = i_next
         if now == t_event:
             _try_rules(w, now, clock, derive)
         elif now == t_timed:

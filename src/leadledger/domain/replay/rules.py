@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -135,6 +135,10 @@ class ScoreClock:
 
 def score_ceiling(scoring: Scoring, fit: float, events: Sequence[Event]) -> float:
     """The highest score `events` could ever give: every event undecayed, positive signals only."""
-    counts = Counter(e.type for e in events)
+    return ceiling_of_counts(scoring, fit, Counter(e.type for e in events))
+
+
+def ceiling_of_counts(scoring: Scoring, fit: float, counts: Mapping[str, int]) -> float:
+    """`score_ceiling` from how many events of each type there are (no events needed)."""
     return fit + sum(signal_points(s, counts[s.event_type]) for s in scoring.signals
                      if s.points > 0 and s.event_type in counts)

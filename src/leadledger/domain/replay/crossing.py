@@ -1,0 +1,93 @@
+"""Which contacts' scores never come near the MQL threshold: a whole range of contacts at once.
+
+The replay walk jumps between the event moments at which the score reaches the threshold
+(`engine._hot_moments`), found with one `ScoreClock` per contact, event by event. Most contacts
+never get there. Here the same decayed, capped totals are computed for every event of a range
+with NumPy, so those contacts are known without a clock. The sums are not added in the clock's
+order, so their last bits may differ: a contact is called cold only when every total is clearly
+below the threshold (by `MARGIN`, far above the rounding error and far below any score step);
+the others keep the exact per-contact search.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from leadledger.domain.policy import Scoring
+from leadledger.domain.replay.rules import REBASE_HALF_LIVES
+from leadledger.domain.scoring import SECONDS_PER_DAY
+
+MARGIN = 1e-6  # on top of the walk's own 1e-6 settling band; rounding here is ~1e-12 of a score
+MICROS = 1_000_000
+
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+
+
+def _segment_cumsum(values: Floats, first: Ints) -> Floats:
+    """Running sums restarting at each segment (`first[i]`: index of row i's segment start).
+
+    A doubling scan (log2 of the longest segment passes) instead of one global cumulative sum
+    minus an offset: the error stays relative to each contact's own sums, not to the range's.
+    """
+    out = values.copy()
+    n = len(out)
+    idx = np.arange(n)
+    step = 1
+    longest = int((idx - first).max(initial=0)) + 1
+    while step < longest:
+        add = np.zeros_like(out)
+        reach = idx[step:] - step >= first[step:]  # the row `step` back is in the same segment
+        add[step:][reach] = out[:-step][reach]
+        out = out + add
+        step *= 2
+    return out
+
+
+def cold_contacts(
+    scoring: Scoring,
+    fits: Floats,
+    since: Ints,
+    starts: Ints,
+    micros: Ints,
+    types: list[str],
+) -> npt.NDArray[np.bool_]:
+    """Per contact: True when its score stays below the threshold − 1e-6 at every event from `since` on.
+
+    Contact k's events are rows starts[k]:starts[k+1] of `micros` (epoch microseconds, oldest
+    first) and `types`; `fits` are the contacts' fit points, `since` their creation (epoch µs).
+    """
+    n_contacts = len(starts) - 1
+    counts = np.diff(starts)
+    cold = np.ones(n_contacts, dtype=bool)
+    if len(micros) == 0:
+        return cold
+    owner = np.repeat(np.arange(n_contacts), counts)
+    first = starts[:-1][owner]
+    per_second = 1.0 / (scoring.half_life_days * SECONDS_PER_DAY)
+    half_lives = (micros - micros[first]).astype(np.float64) / MICROS * per_second
+    # the clock rebases past REBASE_HALF_LIVES: such a contact keeps the exact search
+    rebased = np.zeros(n_contacts, dtype=bool)
+    np.logical_or.at(rebased, owner, half_lives > REBASE_HALF_LIVES / 2)
+    half_lives = np.minimum(half_lives, REBASE_HALF_LIVES)
+    weight = np.exp2(half_lives)
+    decay = np.exp2(-half_lives)
+    kind = np.asarray(types, dtype=np.str_)
+    total = fits[owner].astype(np.float64)
+    for signal in scoring.signals:
+        mine = kind == signal.event_type
+        if not mine.any():
+            continue
+        raw = signal.points * (_segment_cumsum(np.where(mine, weight, 0.0), first) * decay)
+        if signal.cap is not None:
+            raw = np.minimum(raw, signal.cap) if signal.points >= 0 else np.maximum(raw, -signal.cap)
+        total += raw
+    # a moment is the last event at its time; the clock reads the total there
+    last_at_time = np.ones(len(micros), dtype=bool)
+    last_at_time[:-1] = (micros[1:] != micros[:-1]) | (owner[1:] != owner[:-1])
+    near = scoring.mql_threshold - 1e-6 - MARGIN
+    hot = last_at_time & (micros >= since[owner] - MICROS) & (total >= near)  # a second early: safe side
+    reached = np.zeros(n_contacts, dtype=bool)
+    np.logical_or.at(reached, owner, hot)
+    return cold & ~reached & ~rebased
