@@ -128,22 +128,25 @@ def _derives_promotion(setup: ReplaySetup, histories: list[ContactHistory]) -> b
 
 def _cold(
     setup: ReplaySetup, histories: list[ContactHistory], fits: list[float], table: replay_reads.EventTable,
-    micros: npt.NDArray[np.int64],
+    columns: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str]],
 ) -> set[int]:
     """The contacts whose score under `setup` never comes near its threshold (see `crossing`)."""
+    micros, codes, names = columns
     ids = [h.contact.id for h in histories]
-    bounds = [table.bounds.get(i) for i in ids]
+    bounds = np.array([table.bounds.get(i, (0, 0)) for i in ids], dtype=np.int64).reshape(-1, 2)
+    sizes = bounds[:, 1] - bounds[:, 0]
+    starts = np.zeros(len(ids) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=starts[1:])
     # the rows of these contacts, in their order (a range's table may hold contacts not replayed)
-    take = np.concatenate([np.arange(*b) for b in bounds if b is not None] or [np.zeros(0, np.int64)])
-    sizes = np.array([b[1] - b[0] if b is not None else 0 for b in bounds], dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    take = np.repeat(bounds[:, 0] - starts[:-1], sizes) + np.arange(starts[-1])
     flags = cold_contacts(
         setup.policy.scoring,
         np.array(fits, dtype=np.float64),
         np.array([replay_reads.epoch_micros(h.ledger[0].at) for h in histories], dtype=np.int64),
         starts,
         micros[take],
-        [table.types[int(i)] for i in take],
+        codes[take],
+        names,
     )
     return {i for i, c in zip(ids, flags.tolist(), strict=True) if c}
 
@@ -165,10 +168,11 @@ def _replay_chunk(conn: Connection, job: _Job, lo: int, hi: int) -> _Chunk:
     fits = [first, first if job.same_fit else [setups[1].fit(h) for h in histories]]
     cold: tuple[set[int], set[int]] = (set(), set())
     if table is not None:
-        micros = table.micros()
+        columns: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str]] | None = None
         for setup, fit, cool in zip(setups, fits, cold, strict=True):
             if _derives_promotion(setup, histories):
-                cool.update(_cold(setup, histories, fit, table, micros))
+                columns = columns or (table.micros(), *table.codes())
+                cool.update(_cold(setup, histories, fit, table, columns))
     results = [_replay_pair(h, job, (f0, f1), cold) for h, f0, f1 in zip(histories, *fits, strict=True)]
     wanted = {h.contact.id for h, pair in zip(histories, results, strict=True) if None in pair}
     if wanted:  # second pass, with events, for the replays that need them

@@ -153,6 +153,13 @@ class EventTable:
         return tuple(Event(id=str(seq[i]), contact_id=contact_id, type=types[i], occurred_at=_at(times[i]),
                            two_way=bool(two_way[i])) for i in range(start, end))
 
+    def codes(self) -> tuple[npt.NDArray[np.int64], list[str]]:
+        """Every row's type as an index into the returned list of type names."""
+        index: dict[str, int] = {}
+        codes = np.fromiter((index.setdefault(t, len(index)) for t in self.types), dtype=np.int64,
+                            count=len(self.types))
+        return codes, list(index)
+
     def micros(self) -> npt.NDArray[np.int64]:
         """Every row's time in microseconds since the epoch (UTC)."""
         if self.times and isinstance(self.times[0], str):

@@ -32,17 +32,22 @@ def _segment_cumsum(values: Floats, first: Ints) -> Floats:
     minus an offset: the error stays relative to each contact's own sums, not to the range's.
     """
     out = values.copy()
-    n = len(out)
-    idx = np.arange(n)
-    step = 1
+    idx = np.arange(len(out))
     longest = int((idx - first).max(initial=0)) + 1
+    step = 1
     while step < longest:
-        add = np.zeros_like(out)
         reach = idx[step:] - step >= first[step:]  # the row `step` back is in the same segment
-        add[step:][reach] = out[:-step][reach]
-        out = out + add
+        out[step:] += np.where(reach, out[:-step], 0.0)  # np.where copies: no overlap with the target
         step *= 2
     return out
+
+
+def _segment_starts(owner: Ints) -> Ints:
+    """For each row of a sorted owner column, the index of its owner's first row."""
+    n = len(owner)
+    new = np.ones(n, dtype=bool)
+    new[1:] = owner[1:] != owner[:-1]
+    return np.maximum.accumulate(np.where(new, np.arange(n), 0))
 
 
 def cold_contacts(
@@ -51,19 +56,20 @@ def cold_contacts(
     since: Ints,
     starts: Ints,
     micros: Ints,
-    types: list[str],
+    codes: Ints,
+    names: list[str],
 ) -> npt.NDArray[np.bool_]:
     """Per contact: True when its score stays below the threshold − 1e-6 at every event from `since` on.
 
     Contact k's events are rows starts[k]:starts[k+1] of `micros` (epoch microseconds, oldest
-    first) and `types`; `fits` are the contacts' fit points, `since` their creation (epoch µs).
+    first) and `codes` (event types, as indexes into `names`); `fits` are the contacts' fit
+    points, `since` their creation (epoch µs).
     """
     n_contacts = len(starts) - 1
-    counts = np.diff(starts)
     cold = np.ones(n_contacts, dtype=bool)
     if len(micros) == 0:
         return cold
-    owner = np.repeat(np.arange(n_contacts), counts)
+    owner = np.repeat(np.arange(n_contacts), np.diff(starts))
     first = starts[:-1][owner]
     per_second = 1.0 / (scoring.half_life_days * SECONDS_PER_DAY)
     half_lives = (micros - micros[first]).astype(np.float64) / MICROS * per_second
@@ -73,13 +79,20 @@ def cold_contacts(
     half_lives = np.minimum(half_lives, REBASE_HALF_LIVES)
     weight = np.exp2(half_lives)
     decay = np.exp2(-half_lives)
-    kind = np.asarray(types, dtype=np.str_)
+    code_of = {name: i for i, name in enumerate(names)}
     total = fits[owner].astype(np.float64)
     for signal in scoring.signals:
-        mine = kind == signal.event_type
-        if not mine.any():
+        code = code_of.get(signal.event_type)
+        mine = codes == code if code is not None else None
+        if mine is None or not mine.any():
             continue
-        raw = signal.points * (_segment_cumsum(np.where(mine, weight, 0.0), first) * decay)
+        rows = np.flatnonzero(mine)  # this type's events: each contact's sum runs over them alone
+        sums = _segment_cumsum(weight[rows], _segment_starts(owner[rows]))
+        latest = np.cumsum(mine) - 1  # this type's latest event at or before each row
+        seen = latest >= 0
+        latest[~seen] = 0
+        seen &= owner[rows][latest] == owner  # … of the same contact
+        raw = signal.points * (np.where(seen, sums[latest], 0.0) * decay)
         if signal.cap is not None:
             raw = np.minimum(raw, signal.cap) if signal.points >= 0 else np.maximum(raw, -signal.cap)
         total += raw
