@@ -143,6 +143,9 @@ class EventBatcher:
             for p in group:
                 p.future.set_exception(e)
             return
+        if len(group) == 1:  # a lone request (every batch call): its results as they are
+            group[0].future.set_result(result)
+            return
         offset = 0
         for p in group:
             n = len(p.items)

@@ -23,7 +23,7 @@ from leadledger.services.importing.fields import KINDS
 from leadledger.services.importing.mapping import ColumnPlan, load_mapping, plan_columns
 from leadledger.services.importing.prepare import prepare_frame
 from leadledger.services.importing.validate import LINE
-from leadledger.store.activity import decay_params, default_two_way, event_weight
+from leadledger.store.activity import decay_params, default_two_way, naive_weigher
 from leadledger.store.db import to_db, without_foreign_key_checks
 from leadledger.store.events import contact_ids_by_email, store_event_rows
 from leadledger.store.policies import load_active_policy
@@ -194,7 +194,7 @@ def ingest_events_in(conn: Connection, items: Sequence[dict[str, Any]], *, now: 
     """`ingest_events` inside the caller's transaction (the API's group-commit writer)."""
     results: dict[int, ItemResult] = {}
     limit = now + FUTURE_SLACK
-    anchor, half_life = decay_params(conn)
+    weight = naive_weigher(*decay_params(conn))
     for it in items:  # the contact by email (the natural key), else by id
         it["email"] = str(it.get("email") or "").strip().lower()
     ids = contact_ids_by_email(conn, sorted({it["email"] for it in items if it["email"]}))
@@ -221,12 +221,12 @@ def ingest_events_in(conn: Connection, items: Sequence[dict[str, Any]], *, now: 
         occurred: datetime = it["occurred_at"]
         two_way = it.get("two_way")
         props = it.get("properties")
-        ts = to_db(occurred)
-        assert ts is not None
+        offset = occurred.utcoffset()  # naive UTC: what to_db gives, without astimezone's cost
+        ts = occurred.replace(tzinfo=None) - offset if offset else occurred.replace(tzinfo=None)
         rows.append((event_id, ids[it["email"]], it["type"],
                      ts.isoformat(sep=" "), default_two_way(it["type"]) if two_way is None else two_way,
                      json.dumps(props, separators=(",", ":"), default=str) if props is not None else None,
-                     event_weight(occurred, anchor, half_life)))
+                     weight(ts)))
     if rows:
         new = store_event_rows(conn, rows)
         for event_id, index in first_index.items():

@@ -8,14 +8,15 @@ exp(−λ·(now − t0)). So a full rescore reads one row per contact, not every
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, select
 
 from leadledger.domain.records import TWO_WAY_BY_DEFAULT
 from leadledger.store.bulk import is_postgres
-from leadledger.store.db import from_db
+from leadledger.store.db import from_db, to_db
 from leadledger.store.schema import ACTIVITY_TYPES, meta
 
 SECONDS_PER_DAY = 86_400.0
@@ -125,6 +126,48 @@ def add_staged_events(conn: Connection, staging: str, types: Iterable[str] | Non
     conn.exec_driver_sql(_aggregate_sql(conn, staging, "w", present))
 
 
+def add_event_rows(conn: Connection, rows: Iterable[tuple[int, str, str, bool, float]]) -> None:
+    """SQLite: fold new events (contact_id, type, occurred_at text, two_way, w) into the aggregates.
+
+    The same sums as `add_staged_events` (per contact: two-way count, latest time, per type count
+    and Σw), grouped here rather than by SQL over a staging table — the API's writer has the rows in
+    hand, and staging 5,000 rows only to group them cost more than the grouping. The upsert is
+    multi-row (a few statements per 5,000 events) and adds only the columns of the types present.
+    """
+    sums: dict[int, list[Any]] = {}
+    for contact_id, etype, occurred_at, two_way, w in rows:
+        acc = sums.get(contact_id)
+        if acc is None:
+            acc = sums[contact_id] = [0, occurred_at, {}]
+        if two_way:
+            acc[0] += 1
+        if occurred_at > acc[1]:  # ISO text from one formatter: text order is time order
+            acc[1] = occurred_at
+        per = acc[2].get(etype)
+        if per is None:
+            acc[2][etype] = [1, w]
+        else:
+            per[0] += 1
+            per[1] += w
+    if not sums:
+        return
+    types = tuple(t for t in ACTIVITY_TYPES if any(t in acc[2] for acc in sums.values()))
+    one = "(?, ?, ?, " + ", ".join("?, ?" if t in types else "0, 0" for t in ACTIVITY_TYPES) + ")"
+    width = 3 + 2 * len(types)
+    params = []
+    for contact_id, (two_way_n, last, per_type) in sums.items():
+        row: list[Any] = [contact_id, two_way_n, last]
+        for t in types:
+            n_w = per_type.get(t)
+            row += n_w if n_w is not None else (0, 0.0)
+        params.append(row)
+    per_statement = max(1, 30_000 // width)  # under SQLite's bound-variable limit
+    for i in range(0, len(params), per_statement):
+        chunk = params[i : i + per_statement]
+        conn.exec_driver_sql(_upsert_sql(conn, "VALUES " + ", ".join([one] * len(chunk)), types),
+                             tuple(v for r in chunk for v in r))
+
+
 def rebuild(conn: Connection, half_life_days: float, anchor: datetime | None = None) -> None:
     """Recompute every aggregate from the raw events (after a half-life change)."""
     anchor = anchor or datetime(datetime.now(UTC).year, 1, 1, tzinfo=UTC)
@@ -140,6 +183,16 @@ def rebuild(conn: Connection, half_life_days: float, anchor: datetime | None = N
 def event_weight(occurred_at: datetime, anchor: datetime, half_life_days: float) -> float:
     """exp(λ·(t − anchor)) for one event (the importer computes the same, vectorised)."""
     return math.exp(rate(half_life_days) * (occurred_at - anchor).total_seconds())
+
+
+def naive_weigher(anchor: datetime, half_life_days: float) -> Callable[[datetime], float]:
+    """`event_weight` for naive-UTC times, λ computed once: the same float for the same instant
+    (aware − aware and naive-UTC − naive-UTC give the same timedelta), a third of the cost."""
+    lam = rate(half_life_days)
+    a0 = to_db(anchor)
+    assert a0 is not None
+    exp = math.exp
+    return lambda ts: exp(lam * (ts - a0).total_seconds())
 
 
 def default_two_way(event_type: str) -> bool:

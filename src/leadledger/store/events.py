@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from leadledger.domain.records import Event
-from leadledger.store.activity import add_staged_events, decay_params, event_weight
-from leadledger.store.bulk import bulk_insert, create_temp_table, is_postgres
+from leadledger.store.activity import add_event_rows, add_staged_events, decay_params, event_weight
+from leadledger.store.bulk import ROWS_PER_STATEMENT, bulk_insert, create_temp_table, is_postgres
 from leadledger.store.db import to_db
 
 STAGING = "staging_events"
@@ -75,10 +75,11 @@ def contact_ids_by_email(conn: Connection, emails: Sequence[str]) -> dict[str, i
         return {}
     if is_postgres(conn):
         rows = conn.exec_driver_sql("SELECT email, id FROM contacts WHERE email = ANY(%s)", (list(emails),))
-    else:
-        rows = conn.exec_driver_sql(
-            "SELECT email, id FROM contacts WHERE email IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(emails)),))
+    else:  # the DB-API cursor: SQLAlchemy's result rows cost more than the query for 5,000 emails
+        cur = conn.connection.cursor()
+        rows = cur.execute("SELECT email, id FROM contacts WHERE email IN (SELECT value FROM json_each(?))",
+                           (json.dumps(list(emails)),)).fetchall()
+        cur.close()
     return {str(e): int(i) for e, i in rows}
 
 
@@ -91,6 +92,8 @@ def store_event_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[
     """
     if not rows:
         return {}
+    if not is_postgres(conn):
+        return _store_event_rows_sqlite(conn, rows)
     # Kept per connection (emptied, not dropped): DDL on every call would cost more than the rows.
     cols = ", ".join(f"{c} {t}" for c, t in STAGING_COLUMNS)
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING} ({cols})")
@@ -108,4 +111,21 @@ def store_event_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[
     if new:
         add_staged_events(conn, STAGING, types={r[2] for r in rows})
     conn.exec_driver_sql(f"DELETE FROM {STAGING}")
+    return new
+
+
+def _store_event_rows_sqlite(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[str, int]:
+    """SQLite: multi-row INSERT … ON CONFLICT DO NOTHING RETURNING straight from the rows (no staging
+    table: staging 5,000 rows cost ≈ 40 ms), then the new ones' sums via `add_event_rows`."""
+    per = ROWS_PER_STATEMENT
+    head = "INSERT INTO events (event_id, contact_id, type, occurred_at, two_way, properties) VALUES "
+    tail = " ON CONFLICT (event_id) DO NOTHING RETURNING event_id, seq"
+    new: dict[str, int] = {}
+    cur = conn.connection.cursor()  # DB-API: SQLAlchemy's result rows cost more than the inserts
+    for i in range(0, len(rows), per):
+        chunk = rows[i : i + per]
+        sql = head + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)) + tail
+        new.update(cur.execute(sql, [v for r in chunk for v in r[:6]]).fetchall())
+    cur.close()
+    add_event_rows(conn, ((r[1], r[2], r[3], r[4], r[6]) for r in rows if r[0] in new))
     return new

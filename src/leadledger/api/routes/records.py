@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+from pydantic_core import to_json
 
 from leadledger.api.deps import get_engine, require, writing
 from leadledger.api.errors import ApiError
@@ -390,12 +390,14 @@ async def post_event(body: EventIn, request: Request, response: Response,
 @router.post("/events:batch", tags=["events"], response_model=BatchOut, responses=ERRORS,
              summary="Record up to 5,000 events (idempotent by event_id), per-item results")
 async def post_events(body: EventBatch, request: Request,
-                      actor: Actor = Depends(require(Permission.INGEST_EVENTS))) -> JSONResponse:
+                      actor: Actor = Depends(require(Permission.INGEST_EVENTS))) -> Response:
     """One transaction: every item is created, duplicate or rejected (with why); answered after the commit."""
     items = _event_items(body.events)
     result = await _ingest(request, "events", items, actor)
-    # Serialised directly: re-validating 5,000 items against the response model cost more than storing them.
-    return JSONResponse({"counts": result.counts(), "items": [i.to_dict() for i in result.items]})
+    # Serialised directly, by pydantic-core's encoder: re-validating 5,000 items against the response
+    # model cost more than storing them, and the json module's encoder ≈ 25 ms per 5,000 items.
+    return Response(to_json({"counts": result.counts(), "items": [i.to_dict() for i in result.items]}),
+                    media_type="application/json")
 
 
 def personal(actor: Actor) -> bool:
