@@ -67,12 +67,15 @@ def cpu_seconds(pid: int) -> float:
 
 
 def measured(pid: int, phase: Any, *args: Any) -> dict[str, Any]:
-    """Run one phase; add the server's CPU time per request (less sensitive to a busy machine)."""
-    before = cpu_seconds(pid)
+    """Run one phase; add the server's CPU time per request (less sensitive to a busy machine), the
+    client's own CPU (it shares the cores) and the load average at the end of the phase."""
+    before, client_before = cpu_seconds(pid), cpu_seconds(os.getpid())
     out: dict[str, Any] = phase(*args)
     used = cpu_seconds(pid) - before
     out["server_cpu_s"] = round(used, 2)
     out["server_cpu_ms_per_request"] = round(1000 * used / out["requests"], 2)
+    out["client_cpu_s"] = round(cpu_seconds(os.getpid()) - client_before, 2)
+    out["loadavg_1min_after"] = round(os.getloadavg()[0], 2)
     return out
 
 
