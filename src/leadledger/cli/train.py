@@ -210,6 +210,12 @@ def _print(r: TrainingReport) -> None:
             ["signal", "mean |effect|"],
             [[name, f"{effect * 100:.1f} pts"] for name, effect in r.drivers[:8] if effect > 0],
         ))
+        out.print(table(
+            "Per signal, on the rows where it occurred (how much it moves the leads that show it)",
+            ["signal", "mean |effect| there", "rows"],
+            [[name, f"{effect * 100:.1f} pts", f"{rows:,}"] for name, effect, rows in r.where_seen[:10]
+             if effect > 0],
+        ))
     out.print("[bold]Example leads, explained[/bold] (effects in percentage points of probability)")
     for x in r.examples:
         e = x.explanation

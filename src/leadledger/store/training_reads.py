@@ -73,3 +73,12 @@ def events_before(
                     Event(id=r.event_id, contact_id=r.contact_id, type=r.type, occurred_at=at,
                           two_way=bool(r.two_way)))
         yield chunk, by_contact
+
+
+def first_two_way(conn: Connection) -> dict[int, datetime]:
+    """Per contact, its first two-way event (a conversation with the team: sales contact)."""
+    rows = conn.execute(
+        select(events.c.contact_id, func.min(events.c.occurred_at))
+        .where(events.c.two_way.is_(True)).group_by(events.c.contact_id)
+    )
+    return {cid: at for cid, raw in rows if (at := from_db(raw)) is not None}

@@ -83,9 +83,13 @@ def score_sums(values: Mapping[str, FitValue], decayed: Mapping[str, float], sco
                ) -> tuple[float, float]:
     """(fit, fit + behavior) from fit values and per-type decayed event sums, as `score_contact`."""
     fit, _ = score_fit(values, scoring)
-    behavior = sum(signal_points(s, decayed[s.event_type]) for s in scoring.signals
-                   if decayed.get(s.event_type, 0.0) > 0)
-    return fit, fit + behavior
+    return fit, fit + behavior_points(decayed, scoring)
+
+
+def behavior_points(decayed: Mapping[str, float], scoring: Scoring) -> float:
+    """The behavior part of the rule score from per-type decayed event sums."""
+    return sum(signal_points(s, decayed[s.event_type]) for s in scoring.signals
+               if decayed.get(s.event_type, 0.0) > 0)
 
 
 def signal_of(feature: str) -> str:

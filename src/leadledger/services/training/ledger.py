@@ -7,7 +7,10 @@ Two ways to cut the ledger into rows:
   not reached the outcome stage yet); a row is labelled converted when the lead reached the outcome
   within `within_days` after that snapshot. This is how a lead is scored in practice (every day, not
   once), and it sees behaviour that comes at any point of a lead's life: a buying burst in week 9 is
-  in the week-9 snapshot's features, whatever day a single decision time would have picked. Only
+  in the week-9 snapshot's features, whatever day a single decision time would have picked. A lead
+  also stops being snapshotted at its first two-way event (sales contact, unless `after_contact`):
+  from then on the rep's meetings and calls, not the lead's behaviour, drive the outcome, and the
+  predictive score is for ranking leads before sales works them. Only
   snapshots whose `within_days` window has ended are used (their label is known). Each lead keeps at
   most `per_lead` snapshots, evenly spread over its open life, so the set stays bounded.
 - one decision time per lead (`decision_days` after creation); the lead is labelled converted when
@@ -44,6 +47,7 @@ class Snapshots:
     every_days: int = 7
     within_days: int = 30
     per_lead: int = 26  # at most this many rows per lead (evenly spread), so the set stays bounded
+    after_contact: bool = False  # also snapshot leads already in conversation with sales
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +74,7 @@ class LedgerSet:
 
     table: LeadTable
     mapping: TrainingMapping
-    already_converted: int  # reached the outcome before their decision time (or first snapshot)
+    already_converted: int  # reached the outcome before their decision time (or contacted before a snapshot)
     too_recent: int  # horizon (or first snapshot's window) not over yet
     window: tuple[datetime | None, datetime | None]  # first and last decision (snapshot) time
     rule_rows: tuple[RuleRow, ...] = ()  # per row: the policy's rule score and its inputs, at decision
@@ -90,9 +94,11 @@ def evenly(items: list[datetime], most: int) -> list[datetime]:
 
 
 def snapshot_times(
-    created: datetime, reached: datetime | None, outcome: LedgerOutcome, as_of: datetime
+    created: datetime, reached: datetime | None, outcome: LedgerOutcome, as_of: datetime,
+    contacted: datetime | None = None,
 ) -> list[datetime]:
-    """The lead's snapshot times: while still open, with a label window that has ended by `as_of`."""
+    """The lead's snapshot times: while still open (and, by default, before sales contact), with a label
+    window that has ended by `as_of`."""
     s = outcome.snapshots
     assert s is not None
     step, within = timedelta(days=s.every_days), timedelta(days=s.within_days)
@@ -102,13 +108,16 @@ def snapshot_times(
         at = created + k * step
         if at + within > as_of or (reached is not None and reached <= at):
             break
+        if contacted is not None and contacted < at and not s.after_contact:
+            break
         times.append(at)
         k += 1
     return evenly(times, s.per_lead)
 
 
 def _plan(
-    every: list[Contact], reaches: dict[int, datetime], outcome: LedgerOutcome, as_of: datetime
+    every: list[Contact], reaches: dict[int, datetime], outcome: LedgerOutcome, as_of: datetime,
+    contacts: dict[int, datetime],
 ) -> tuple[list[tuple[Contact, datetime, bool]], int]:
     """(lead, as-of time, label) per row, and how many leads had converted before their first row."""
     rows: list[tuple[Contact, datetime, bool]] = []
@@ -124,9 +133,9 @@ def _plan(
             else:
                 rows.append((c, at, reached is not None and reached <= at + horizon))
             continue
-        times = snapshot_times(created, reached, outcome, as_of)
+        times = snapshot_times(created, reached, outcome, as_of, contacts.get(c.id))
         if not times:
-            gone += 1  # mature (created early enough) yet converted before its first snapshot
+            gone += 1  # mature (created early enough) yet converted (or contacted) before its first snapshot
         within = timedelta(days=s.within_days)
         rows += [(c, at, reached is not None and reached <= at + within) for at in times]
     return rows, gone
@@ -135,7 +144,13 @@ def _plan(
 def ledger_table(engine: Engine, outcome: LedgerOutcome, as_of: datetime) -> LedgerSet:
     """Read every mature lead and build its rows, each as of its decision (snapshot) time."""
     from leadledger.store.policies import load_active_policy
-    from leadledger.store.training_reads import accounts_by_id, events_before, first_reaches, leads_created_by
+    from leadledger.store.training_reads import (
+        accounts_by_id,
+        events_before,
+        first_reaches,
+        first_two_way,
+        leads_created_by,
+    )
 
     if outcome.snapshots is None:
         latest_created = as_of - timedelta(days=outcome.decision_days + outcome.horizon_days)
@@ -153,7 +168,8 @@ def ledger_table(engine: Engine, outcome: LedgerOutcome, as_of: datetime) -> Led
         every = leads_created_by(conn, latest_created)
         too_recent = len(leads_created_by(conn, as_of)) - len(every)
         reaches = first_reaches(conn, reached_stages)
-        plan, gone = _plan(every, reaches, outcome, as_of)
+        contacts = first_two_way(conn) if outcome.snapshots is not None else {}
+        plan, gone = _plan(every, reaches, outcome, as_of, contacts)
         times: dict[int, list[tuple[datetime, bool]]] = {}
         by_id: dict[int, Contact] = {}
         for c, at, label in plan:
@@ -210,5 +226,7 @@ def rows_note(outcome: LedgerOutcome, rows: int, leads: int) -> str:
     if s is None:
         return f"1 row per lead, as of day {outcome.decision_days}: {rows:,} rows from {leads:,} leads"
     cadence = "per week" if s.every_days == 7 else f"every {s.every_days} days"
-    return (f"1 row per lead {cadence} while open (up to day {outcome.horizon_days}, at most {s.per_lead} "
-            f"per lead), converted = reached within {s.within_days} days: {rows:,} rows from {leads:,} leads")
+    until = "" if s.after_contact else " and before sales contact"
+    return (f"1 row per lead {cadence} while open{until} (up to day {outcome.horizon_days}, at most "
+            f"{s.per_lead} per lead), converted = reached within {s.within_days} days: {rows:,} rows from "
+            f"{leads:,} leads")

@@ -26,16 +26,16 @@ from leadledger.domain.predict.metrics import Lift, average_precision, lift_at, 
 from leadledger.domain.predict.rules import (
     RuleRow,
     SameVolume,
+    behavior_points,
     capped_signal,
     merge_fit_rules,
     same_volume,
-    score_sums,
     scoring_snippet,
     to_points,
     volume_threshold,
 )
 from leadledger.domain.records import TWO_WAY_BY_DEFAULT, EventType
-from leadledger.domain.scoring import fit_rule_matches
+from leadledger.domain.scoring import fit_rule_matches, score_fit
 from leadledger.services.training.evaluation import Fold, ModelResult, score_fold
 
 if TYPE_CHECKING:
@@ -178,9 +178,12 @@ def _design(
     import numpy as np
 
     x = np.zeros((len(rows), len(rules) + len(signals)))
+    fits: dict[int, list[bool]] = {}  # a lead's snapshots share one `values` mapping: match its rules once
     for i, r in enumerate(rows):
-        for j, rule in enumerate(rules):
-            x[i, j] = fit_rule_matches(rule, r.values.get(rule.field))
+        matched = fits.get(id(r.values))
+        if matched is None:
+            matched = fits[id(r.values)] = [fit_rule_matches(x, r.values.get(x.field)) for x in rules]
+        x[i, : len(rules)] = matched
         for j, (event_type, cap) in enumerate(signals.items(), len(rules)):
             x[i, j] = min(r.decayed.get(event_type, 0.0), cap)
     return x
@@ -207,7 +210,7 @@ def fit_points(rows: Sequence[RuleRow], outcomes: Sequence[bool], current: Scori
     lowest = sum(r.points for r in fit_rules if r.points < 0)
     draft = Scoring(fit_rules=tuple(fit_rules), signals=tuple(signal_list),
                     half_life_days=current.half_life_days, mql_threshold=0.0, fit_minimum=lowest)
-    totals = [score_sums(r.values, r.decayed, draft)[1] for r in rows]
+    totals = score_with(rows, draft)
     threshold = volume_threshold(totals, [True] * len(rows), mqls)
     if threshold is None:  # no MQL at all under the current rule: none under the suggestion either
         threshold = max(totals, default=0.0) + 1
@@ -215,8 +218,15 @@ def fit_points(rows: Sequence[RuleRow], outcomes: Sequence[bool], current: Scori
 
 
 def score_with(rows: Sequence[RuleRow], scoring: Scoring) -> list[float]:
-    """Each lead's total under `scoring`."""
-    return [score_sums(r.values, r.decayed, scoring)[1] for r in rows]
+    """Each row's total under `scoring` (as `score_sums`; a lead's snapshots share its fit, scored once)."""
+    fits: dict[int, float] = {}
+    totals = []
+    for r in rows:
+        fit = fits.get(id(r.values))
+        if fit is None:
+            fit = fits[id(r.values)] = score_fit(r.values, scoring)[0]
+        totals.append(fit + behavior_points(r.decayed, scoring))
+    return totals
 
 
 def compare_rules(

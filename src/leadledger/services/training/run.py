@@ -15,7 +15,7 @@ from leadledger.domain.predict.features import as_category
 from leadledger.domain.predict.leakage import DEFAULT_THRESHOLD, Leak, suspected_leaks
 from leadledger.domain.predict.metrics import CalibrationBin, Lift
 from leadledger.domain.predict.readiness import DEFAULT_MINIMUM_PER_OUTCOME, training_refusal
-from leadledger.domain.predict.rules import by_signal
+from leadledger.domain.predict.rules import by_signal, signal_of
 from leadledger.errors import LeadledgerError
 from leadledger.services.training.evaluation import (
     Fold,
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from leadledger.services.training.rules import RuleComparison
 
 EXAMPLES = 3
+MIN_SEEN = 20  # a signal's effect where it occurred is reported when it occurred on this many rows
 
 
 class TrainingRefused(LeadledgerError):
@@ -92,6 +93,8 @@ class TrainingReport:
     rules: RuleComparison | None = None  # from the ledger: the current rule score and suggested weights
     rows_note: str = ""  # what a row is when it is not simply a lead (ledger snapshots), with the counts
     distinct_leads: int | None = None  # leads behind the rows, when a lead has several rows
+    # per signal: mean |effect| on the rows where it occurred (event count > 0, field present), and those rows
+    where_seen: tuple[tuple[str, float, int], ...] = ()
 
     @property
     def drivers(self) -> list[tuple[str, float]]:
@@ -123,6 +126,7 @@ class TrainingReport:
                 "rounds": self.rounds,
                 "importance": [{"feature": f, "mean_effect": e} for f, e in self.importance],
                 "drivers": [{"signal": f, "mean_effect": e} for f, e in self.drivers],
+                "where_seen": [{"signal": f, "mean_effect": e, "rows": n} for f, e, n in self.where_seen],
                 "examples": [
                     {self.row_label: x.line, "converted": x.converted,
                      "probability": x.explanation.probability, "up": [f.words() for f in x.explanation.up],
@@ -181,8 +185,11 @@ def leak_check(table: LeadTable, threshold: float) -> list[Leak]:
     return suspected_leaks(columns, table.outcomes, threshold)
 
 
-def _examples(model: ProductModel, table: LeadTable) -> tuple[list[ExampleLead], list[tuple[str, float]]]:
-    """The most and least likely lead and one in the middle, and each feature's mean |effect|."""
+def _examples(
+    model: ProductModel, table: LeadTable
+) -> tuple[list[ExampleLead], list[tuple[str, float]], list[tuple[str, float, int]]]:
+    """The most and least likely lead and one in the middle, each feature's mean |effect|, per signal
+    the mean |effect| where it occurred."""
     probabilities, effects = model.effects(table)
     ranked = sorted(range(len(table)), key=lambda i: -probabilities[i])
     picks = list(dict.fromkeys([ranked[0], ranked[len(ranked) // 2], ranked[-1]]))[:EXAMPLES]
@@ -192,7 +199,29 @@ def _examples(model: ProductModel, table: LeadTable) -> tuple[list[ExampleLead],
     mean_effect = abs(effects).mean(axis=0)
     importance = sorted(((s.name, float(mean_effect[j])) for j, s in enumerate(model.encoder.features)),
                         key=lambda x: -x[1])
-    return examples, importance
+    return examples, importance, where_seen(model, table, effects)
+
+
+def where_seen(model: ProductModel, table: LeadTable, effects: Any) -> list[tuple[str, float, int]]:
+    """Per signal, mean |effect| (its features added up) over the rows where it occurred.
+
+    The mean over every row weighs a signal by how common it is: a demo request moves a lead a lot,
+    but few rows have one. This asks how much the signal matters to the leads that show it.
+    """
+    import numpy as np
+
+    columns: dict[str, list[int]] = {}
+    for j, s in enumerate(model.encoder.features):
+        columns.setdefault(signal_of(s.name), []).append(j)
+    found = []
+    for signal, js in columns.items():
+        count = table.columns.get(f"{signal} count")
+        values = count if count is not None else table.columns[model.encoder.features[js[0]].name]
+        seen = np.array([v is not None and v != "0" for v in values])
+        if seen.sum() >= MIN_SEEN:
+            effect = np.abs(effects[:, js]).sum(axis=1)[seen].mean()
+            found.append((signal, float(effect), int(seen.sum())))
+    return sorted(found, key=lambda x: -x[1])
 
 
 def train_table(
@@ -212,7 +241,7 @@ def train_table(
         results = cross_validate(table, options.models, folds, seed=options.seed, threads=options.threads,
                                  progress=progress)
         model = fit_product(table, seed=options.seed, threads=options.threads)
-        examples, importance = _examples(model, table)
+        examples, importance, seen = _examples(model, table)
     report = TrainingReport(
         source=table.source, mapping=mapping.name, leads=len(table), skipped=table.skipped,
         positives=table.positives, features=tuple(s.name for s in table.features),
@@ -221,7 +250,7 @@ def train_table(
         leaks=tuple(leaks), results=tuple(results),
         calibration={r.key: r.calibration(table.outcomes) for r in results},
         gains={r.key: r.gains(table.outcomes) for r in results},
-        importance=tuple(importance), examples=tuple(examples), rounds=model.rounds,
+        importance=tuple(importance), where_seen=tuple(seen), examples=tuple(examples), rounds=model.rounds,
         seconds=time.perf_counter() - started, row_label=table.row_label,
     )
     return report, model
