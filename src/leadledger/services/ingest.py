@@ -25,7 +25,7 @@ from leadledger.services.importing.prepare import prepare_frame
 from leadledger.services.importing.validate import LINE
 from leadledger.store.activity import decay_params, default_two_way, naive_weigher
 from leadledger.store.db import to_db, without_foreign_key_checks
-from leadledger.store.events import contact_ids_by_email, store_event_rows
+from leadledger.store.events import contact_emails_by_id, contact_ids_by_email, store_event_rows
 from leadledger.store.policies import load_active_policy
 from leadledger.store.schema import accounts, contacts, events, opportunities
 
@@ -199,8 +199,7 @@ def ingest_events_in(conn: Connection, items: Sequence[dict[str, Any]], *, now: 
         it["email"] = str(it.get("email") or "").strip().lower()
     ids = contact_ids_by_email(conn, sorted({it["email"] for it in items if it["email"]}))
     wanted = sorted({it["contact_id"] for it in items if not it["email"] and it.get("contact_id")})
-    known = {i: str(e) for i, e in conn.execute(
-        select(contacts.c.id, contacts.c.email).where(contacts.c.id.in_(wanted)))} if wanted else {}
+    known = contact_emails_by_id(conn, wanted)
     for it in items:
         if not it["email"] and it.get("contact_id") in known:
             it["email"] = known[it["contact_id"]]

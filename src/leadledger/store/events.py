@@ -9,7 +9,13 @@ from typing import Any
 from sqlalchemy import Connection
 
 from leadledger.domain.records import Event
-from leadledger.store.activity import add_event_rows, add_staged_events, decay_params, event_weight
+from leadledger.store.activity import (
+    add_event_rows,
+    add_staged_events,
+    decay_params,
+    driver_rows,
+    event_weight,
+)
 from leadledger.store.bulk import ROWS_PER_STATEMENT, bulk_insert, create_temp_table, is_postgres
 from leadledger.store.db import to_db
 
@@ -74,13 +80,25 @@ def contact_ids_by_email(conn: Connection, emails: Sequence[str]) -> dict[str, i
     if not emails:
         return {}
     if is_postgres(conn):
-        rows = conn.exec_driver_sql("SELECT email, id FROM contacts WHERE email = ANY(%s)", (list(emails),))
-    else:  # the DB-API cursor: SQLAlchemy's result rows cost more than the query for 5,000 emails
-        cur = conn.connection.cursor()
-        rows = cur.execute("SELECT email, id FROM contacts WHERE email IN (SELECT value FROM json_each(?))",
-                           (json.dumps(list(emails)),)).fetchall()
-        cur.close()
+        rows = driver_rows(conn, "SELECT email, id FROM contacts WHERE email = ANY(%s)", (list(emails),))
+    else:
+        rows = driver_rows(
+            conn, "SELECT email, id FROM contacts WHERE email IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(emails)),))
     return {str(e): int(i) for e, i in rows}
+
+
+def contact_emails_by_id(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
+    """{contact id: email} for the `ids` that name a contact (one statement, like `contact_ids_by_email`)."""
+    if not ids:
+        return {}
+    if is_postgres(conn):
+        rows = driver_rows(conn, "SELECT id, email FROM contacts WHERE id = ANY(%s)", (list(ids),))
+    else:
+        rows = driver_rows(
+            conn, "SELECT id, email FROM contacts WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(ids)),))
+    return {int(i): str(e) for i, e in rows}
 
 
 def store_event_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[str, int]:
