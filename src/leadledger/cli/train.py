@@ -61,6 +61,9 @@ def train(
     per_lead: int = typer.Option(
         26, "--snapshots-per-lead", min=1, help="Without --csv: at most this many snapshot rows per lead."
     ),
+    after_contact: bool = typer.Option(
+        False, "--after-contact", help="Without --csv: keep snapshotting leads after sales contact."
+    ),
     horizon_days: int = typer.Option(
         180, "--horizon-days", min=1,
         help="Without --csv: snapshots up to this day of a lead's life; with --decision-days, converted if "
@@ -96,7 +99,7 @@ def train(
                               minimum_per_outcome=min_per_outcome)
     if csv is None:
         chosen = (LedgerOutcome(outcome, horizon_days=horizon_days,
-                                snapshots=Snapshots(every_days, within_days, per_lead))
+                                snapshots=Snapshots(every_days, within_days, per_lead, after_contact))
                   if decision_days is None else LedgerOutcome(outcome, decision_days, horizon_days))
         report = _from_ledger(options, chosen, as_json, dry_run)
     else:
