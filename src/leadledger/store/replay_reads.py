@@ -56,9 +56,17 @@ def id_ranges(conn: Connection, size: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, hi + 1)) for start in range(lo, hi + 1, size)]
 
 
+def _tuples(conn: Connection, sql: str, params: dict[str, Any]) -> list[Any]:
+    """All rows as the driver's plain tuples: one fetchall, and no SQLAlchemy Row per row."""
+    result = conn.execute(text(sql), params)
+    rows = list(result.cursor.fetchall()) if result.cursor is not None else list(result.all())
+    result.close()
+    return rows
+
+
 def _grouped(conn: Connection, sql: str, lo: int, hi: int) -> dict[int, list[Any]]:
     out: dict[int, list[Any]] = defaultdict(list)
-    for r in conn.execute(text(sql), {"lo": lo, "hi": hi}).all():  # one fetchall, not a fetch per row
+    for r in _tuples(conn, sql, {"lo": lo, "hi": hi}):
         out[r[0]].append(r)
     return out
 
@@ -83,12 +91,13 @@ def read_histories(
     if created is not None:
         window = " AND created_at >= :start AND created_at < :end"
         params.update(start=to_db(created[0]), end=to_db(created[1]))
-    rows = conn.execute(
-        text("SELECT id, email, first_name, last_name, company, title, seniority, role, account_id, "
-             "owner, source, opted_out, created_at FROM contacts "
-             f"WHERE id >= :lo AND id < :hi{window} ORDER BY id"),
+    rows = _tuples(
+        conn,
+        "SELECT id, email, first_name, last_name, company, title, seniority, role, account_id, "
+        "owner, source, opted_out, created_at FROM contacts "
+        f"WHERE id >= :lo AND id < :hi{window} ORDER BY id",
         params,
-    ).all()
+    )
     if not rows:
         return
     proofs = _grouped(conn, "SELECT contact_id, field, value, confirmed_by, confirmed_at FROM evidence "
@@ -98,31 +107,30 @@ def read_histories(
                             "FROM stage_changes WHERE contact_id >= :lo AND contact_id < :hi "
                             "ORDER BY contact_id, at, id", lo, hi)
     events = read_events(conn, lo, hi) if with_events else {}
-    for r in rows:
-        entries = ledger.get(r.id)
+    for (cid, email, first_name, last_name, company, title, seniority, role, account_id, owner, source,
+         opted_out, created_at) in rows:
+        entries = ledger.get(cid)
         if not entries:
             continue  # a contact without a ledger entry has no history to replay
-        created_at = _at(r.created_at)
         yield ContactHistory(
             contact=Contact(
-                id=r.id, email=r.email, first_name=r.first_name, last_name=r.last_name, company=r.company,
-                title=r.title, seniority=r.seniority, role=r.role, account_id=r.account_id, owner=r.owner,
-                source=r.source, opted_out=bool(r.opted_out), created_at=created_at,
+                id=cid, email=email, first_name=first_name, last_name=last_name, company=company,
+                title=title, seniority=seniority, role=role, account_id=account_id, owner=owner,
+                source=source, opted_out=bool(opted_out), created_at=_at(created_at),
             ),
-            account=accounts_by_id.get(r.account_id) if r.account_id is not None else None,
-            events=events.get(r.id, ()),
+            account=accounts_by_id.get(account_id) if account_id is not None else None,
+            events=events.get(cid, ()),
             events_loaded=with_events,
-            type_counts=type_counts.get(r.id, {}) if type_counts is not None else None,
+            type_counts=type_counts.get(cid, {}) if type_counts is not None else None,
             evidence=tuple(
-                Evidence(contact_id=r.id, field=e.field, value=e.value, confirmed_by=e.confirmed_by,
-                         confirmed_at=_at(e.confirmed_at))
-                for e in proofs.get(r.id, ())
+                Evidence(contact_id=cid, field=field, value=value, confirmed_by=by, confirmed_at=_at(at))
+                for _, field, value, by, at in proofs.get(cid, ())
             ),
-            opportunities=tuple(opportunities_by_account.get(r.account_id, ())) if r.account_id else (),
+            opportunities=tuple(opportunities_by_account.get(account_id, ())) if account_id else (),
             ledger=tuple(
-                StageChange(contact_id=r.id, from_stage=s.from_stage, to_stage=s.to_stage, at=_at(s.at),
-                            actor=s.actor, reason=s.reason, policy_version=s.policy_version)
-                for s in entries
+                StageChange(contact_id=cid, from_stage=frm, to_stage=to, at=_at(at), actor=actor,
+                            reason=reason, policy_version=version)
+                for _, frm, to, at, actor, reason, version in entries
             ),
         )
 
@@ -174,14 +182,9 @@ def epoch_micros(at: datetime) -> int:
 
 def read_event_table(conn: Connection, lo: int, hi: int) -> EventTable:
     """The events of contacts with ids in [lo, hi), oldest first, as columns (see `read_events`)."""
-    result = conn.execute(
-        text("SELECT contact_id, type, occurred_at, two_way, seq FROM events "
-             "WHERE contact_id >= :lo AND contact_id < :hi ORDER BY contact_id, occurred_at, seq"),
-        {"lo": lo, "hi": hi},
-    )
-    # plain DBAPI tuples: a SQLAlchemy Row per event costs a third of the read
-    rows = result.cursor.fetchall() if result.cursor is not None else result.all()
-    result.close()
+    rows = _tuples(conn, "SELECT contact_id, type, occurred_at, two_way, seq FROM events "
+                         "WHERE contact_id >= :lo AND contact_id < :hi ORDER BY contact_id, occurred_at, seq",
+                   {"lo": lo, "hi": hi})  # plain tuples: a SQLAlchemy Row per event costs a third of the read
     bounds: dict[int, tuple[int, int]] = {}
     start, current = 0, None
     for i, r in enumerate(rows):

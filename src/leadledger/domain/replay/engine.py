@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
 from leadledger.domain.policy import Policy, Scoring
@@ -34,7 +34,7 @@ from leadledger.domain.replay.rules import (
     same_trial,
     score_ceiling,
 )
-from leadledger.domain.scoring import fit_values, score_contact, score_fit
+from leadledger.domain.scoring import fit_rule_matches, fit_values, score_contact, score_fit
 from leadledger.domain.transitions import Approved, decide_transition
 
 RESCORE_AFTER = timedelta(hours=1)  # a record re-entering a promotable stage is scored at the next run
@@ -71,7 +71,7 @@ class ReplaySetup:
     # per-contact questions whose answers depend only on the policies: asked once per run
     _stages: dict[tuple[str, str | None], str | None] = field(default_factory=dict, compare=False)
     _judged: dict[tuple[str, str, str], bool] = field(default_factory=dict, compare=False)
-    _fits: dict[tuple[object, ...], float] = field(default_factory=dict, compare=False)
+    _derived: dict[str | None, frozenset[str]] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         self.orders.update({s.name: i for i, s in enumerate(self.policy.main_stages)})
@@ -95,12 +95,19 @@ class ReplaySetup:
         return self._judged[key]
 
     def fit(self, h: ContactHistory) -> float:
-        """`contact_fit` under this policy (cached by the values the fit rules read)."""
+        """`contact_fit` under this policy, without the explanation `score_fit` also builds."""
         values = fit_values(h.contact, h.account)
-        key = tuple(values.values())
-        if key not in self._fits:
-            self._fits[key] = score_fit(values, self.policy.scoring)[0]
-        return self._fits[key]
+        # the same points in the same order as score_fit's sum: the same float
+        rules = self.policy.scoring.fit_rules
+        return sum(r.points for r in rules if fit_rule_matches(r, values.get(r.field)))
+
+    def derived(self, latest: Policy | None) -> frozenset[str]:
+        """The automatic rules re-derived for a contact whose latest entry `latest` recorded."""
+        key = latest.version if latest is not None else None
+        if key not in self._derived:
+            kinds = ("promotion", "trial", "dormancy")
+            self._derived[key] = frozenset(k for k in kinds if self.derives(k, latest))
+        return self._derived[key]
 
     def derives(self, kind: str, entry_policy: Policy | None) -> bool:
         """Whether the replay re-derives rule `kind` instead of keeping its recorded moments."""
@@ -164,8 +171,7 @@ class _Walk:
 
     def move(self, entry: StageChange, to_stage: str, at: datetime, evidence: dict[str, object]) -> None:
         self.changes.append(
-            replace(entry, from_stage=self.stage, to_stage=to_stage, at=at, evidence=evidence,
-                    policy_version=self.policy.version)
+            _restamped(entry, self.stage, to_stage, at, evidence, self.policy.version)
         )
         self.stage, self.entered = to_stage, at
 
@@ -181,6 +187,20 @@ class _Walk:
                          fit=self.fit, score=score, translate=self.translate)
         d = decide_transition(facts, to_stage, self.policy, now=at, actor=entry.actor, reason=entry.reason)
         return d if isinstance(d, Approved) else d.missing[0].message
+
+
+_STAGE_CHANGE_FIELDS = ("contact_id", "from_stage", "to_stage", "at", "actor", "reason", "evidence",
+                        "policy_version")
+# `_restamped` builds entries field by field (dataclasses.replace is a third of a walk's time):
+# a field added to StageChange must be added there too
+assert tuple(f.name for f in fields(StageChange)) == _STAGE_CHANGE_FIELDS
+
+
+def _restamped(entry: StageChange, from_stage: str | None, to_stage: str, at: datetime,
+               evidence: dict[str, object], version: str) -> StageChange:
+    """`entry` moved to other stages, moment, evidence and policy version (its actor and reason kept)."""
+    return StageChange(contact_id=entry.contact_id, from_stage=from_stage, to_stage=to_stage, at=at,
+                       actor=entry.actor, reason=entry.reason, evidence=evidence, policy_version=version)
 
 
 def _auto_entry(h: ContactHistory, actor: str, reason: str, to_stage: str) -> StageChange:
@@ -256,7 +276,7 @@ def _plan(
     decisions: list[_Decision] = []
     timed: list[StageChange] = []
     latest = setup.recorder(h.ledger[-1])  # the rules in force now decide what is re-derived
-    derive = {kind for kind in ("promotion", "trial", "dormancy") if setup.derives(kind, latest)}
+    derive = set(setup.derived(latest))
     prev_at = h.ledger[0].at
     for entry in h.ledger[1:]:
         if entry.at >= until:
@@ -408,7 +428,7 @@ def replay_contact(
     fit = contact_fit(h, p) if fit is None else fit
     translate = rec is None or rec.framework != p.framework
     w = _Walk(h, setup, fit, translate, _start_stage(first, setup), first.at)
-    w.changes.append(replace(first, to_stage=w.stage, policy_version=p.version))
+    w.changes.append(_restamped(first, first.from_stage, w.stage, first.at, first.evidence, p.version))
     decisions, timed, derive = _plan(h, setup, until)
     derive = _relevant(w, derive)
     if derive:

@@ -63,7 +63,9 @@ class ContactHistory:
     type_counts: Mapping[str, int] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "event_times", tuple(e.occurred_at for e in self.events))
+        # most histories of a replay's first pass are read without their events: no generator for them
+        times = tuple(e.occurred_at for e in self.events) if self.events else ()
+        object.__setattr__(self, "event_times", times)
 
     def events_until(self, at: datetime) -> int:
         """How many events happened at or before `at`."""
