@@ -109,7 +109,7 @@ def _aggregate_sql(conn: Connection, source: str, weight_sql: str,
     """INSERT … SELECT that adds `source`'s events into contact_activity (upsert).
 
     `source` holds events of `types` only: the other types' columns are 0 for a new contact and
-    left alone for an existing one (a batch of a few types no longer rewrites all 24 sums).
+    left alone for an existing one (a batch of a few types no longer rewrites all 28 sums).
     """
     sels = ["SUM(CASE WHEN two_way THEN 1 ELSE 0 END)", "MAX(occurred_at)"]
     for t in ACTIVITY_TYPES:
