@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, func, select
 from leadledger.domain.policy import Policy
 from leadledger.domain.records import Account
 from leadledger.domain.replay.compare import FunnelTally, ReplayFunnel, same_entries
-from leadledger.domain.replay.crossing import cold_contacts
+from leadledger.domain.replay.crossing import hot_moments
 from leadledger.domain.replay.engine import ContactReplay, ReplaySetup, replay_contact
 from leadledger.domain.replay.history import ContactHistory, DatedOpportunity, EventsNeeded
 from leadledger.policyfile import BUILTIN, builtin_policy_text, load_policy_file, parse_policy
@@ -105,14 +105,17 @@ class _Chunk:
         self.no_longer += other.no_longer
 
 
+Moments = dict[int, list[datetime]]  # contact → its hot moments under a setup, where NumPy could tell
+
+
 def _replay_pair(
-    h: ContactHistory, job: _Job, fits: tuple[float, float], cold: tuple[set[int], set[int]]
+    h: ContactHistory, job: _Job, fits: tuple[float, float], hot: tuple[Moments, Moments]
 ) -> list[ContactReplay | None]:
     """The contact's replay under both setups (None where it needs events it was read without)."""
     out: list[ContactReplay | None] = []
-    for setup, fit, cool in zip(job.setups, fits, cold, strict=True):
+    for setup, fit, moments in zip(job.setups, fits, hot, strict=True):
         try:
-            out.append(replay_contact(h, setup, job.until, fit=fit, cold=h.contact.id in cool))
+            out.append(replay_contact(h, setup, job.until, fit=fit, moments=moments.get(h.contact.id)))
         except EventsNeeded:
             out.append(None)
     return out
@@ -126,11 +129,11 @@ def _derives_promotion(setup: ReplaySetup, histories: list[ContactHistory]) -> b
     return any(setup.derives("promotion", setup.recorded.get(v)) for v in latest)
 
 
-def _cold(
+def _moments(
     setup: ReplaySetup, histories: list[ContactHistory], fits: list[float], table: replay_reads.EventTable,
     columns: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str]],
-) -> set[int]:
-    """The contacts whose score under `setup` never comes near its threshold (see `crossing`)."""
+) -> Moments:
+    """The contacts' hot moments under `setup`, where the range-wide sums can tell (see `crossing`)."""
     micros, codes, names = columns
     ids = [h.contact.id for h in histories]
     bounds = np.array([table.bounds.get(i, (0, 0)) for i in ids], dtype=np.int64).reshape(-1, 2)
@@ -139,7 +142,7 @@ def _cold(
     np.cumsum(sizes, out=starts[1:])
     # the rows of these contacts, in their order (a range's table may hold contacts not replayed)
     take = np.repeat(bounds[:, 0] - starts[:-1], sizes) + np.arange(starts[-1])
-    flags = cold_contacts(
+    found = hot_moments(
         setup.policy.scoring,
         np.array(fits, dtype=np.float64),
         np.array([replay_reads.epoch_micros(h.ledger[0].at) for h in histories], dtype=np.int64),
@@ -148,7 +151,8 @@ def _cold(
         codes[take],
         names,
     )
-    return {i for i, c in zip(ids, flags.tolist(), strict=True) if c}
+    return {i: [replay_reads.from_epoch_micros(m) for m in at] for i, at in zip(ids, found, strict=True)
+            if at is not None}
 
 
 def _replay_chunk(conn: Connection, job: _Job, lo: int, hi: int) -> _Chunk:
@@ -166,14 +170,14 @@ def _replay_chunk(conn: Connection, job: _Job, lo: int, hi: int) -> _Chunk:
                                                  created=job.created, type_counts=counts))
     first = [setups[0].fit(h) for h in histories]
     fits = [first, first if job.same_fit else [setups[1].fit(h) for h in histories]]
-    cold: tuple[set[int], set[int]] = (set(), set())
+    hot: tuple[Moments, Moments] = ({}, {})
     if table is not None:
         columns: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str]] | None = None
-        for setup, fit, cool in zip(setups, fits, cold, strict=True):
+        for setup, fit, moments in zip(setups, fits, hot, strict=True):
             if _derives_promotion(setup, histories):
                 columns = columns or (table.micros(), *table.codes())
-                cool.update(_cold(setup, histories, fit, table, columns))
-    results = [_replay_pair(h, job, (f0, f1), cold) for h, f0, f1 in zip(histories, *fits, strict=True)]
+                moments.update(_moments(setup, histories, fit, table, columns))
+    results = [_replay_pair(h, job, (f0, f1), hot) for h, f0, f1 in zip(histories, *fits, strict=True)]
     wanted = {h.contact.id for h, pair in zip(histories, results, strict=True) if None in pair}
     if wanted:  # second pass, with events, for the replays that need them
         if table is None:
@@ -181,8 +185,8 @@ def _replay_chunk(conn: Connection, job: _Job, lo: int, hi: int) -> _Chunk:
         for k, (h, pair) in enumerate(zip(histories, results, strict=True)):
             if h.contact.id in wanted:
                 full = replace(h, events=table.events(h.contact.id), events_loaded=True)
-                pair[:] = [r or replay_contact(full, s, until, fit=f[k], cold=h.contact.id in c)
-                           for r, s, f, c in zip(pair, setups, fits, cold, strict=True)]
+                pair[:] = [r or replay_contact(full, s, until, fit=f[k], moments=m.get(h.contact.id))
+                           for r, s, f, m in zip(pair, setups, fits, hot, strict=True)]
     for h, maybe in zip(histories, results, strict=True):
         done = [r for r in maybe if r is not None]
         won = h.won_booked_at()

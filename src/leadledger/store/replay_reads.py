@@ -180,6 +180,11 @@ def epoch_micros(at: datetime) -> int:
     return (at - EPOCH) // timedelta(microseconds=1)
 
 
+def from_epoch_micros(micros: int) -> datetime:
+    """The UTC moment `micros` microseconds after the epoch (the inverse of `epoch_micros`)."""
+    return EPOCH + timedelta(microseconds=micros)
+
+
 def read_event_table(conn: Connection, lo: int, hi: int) -> EventTable:
     """The events of contacts with ids in [lo, hi), oldest first, as columns (see `read_events`)."""
     rows = _tuples(conn, "SELECT contact_id, type, occurred_at, two_way, seq FROM events "

@@ -1,12 +1,12 @@
-"""Which contacts' scores never come near the MQL threshold: a whole range of contacts at once.
+"""The event moments at which contacts' scores reach the MQL threshold: a whole range at once.
 
 The replay walk jumps between the event moments at which the score reaches the threshold
-(`engine._hot_moments`), found with one `ScoreClock` per contact, event by event. Most contacts
-never get there. Here the same decayed, capped totals are computed for every event of a range
-with NumPy, so those contacts are known without a clock. The sums are not added in the clock's
-order, so their last bits may differ: a contact is called cold only when every total is clearly
-below the threshold (by `MARGIN`, far above the rounding error and far below any score step);
-the others keep the exact per-contact search.
+(`engine._hot_moments`), found with one `ScoreClock` per contact, event by event. Here the same
+decayed, capped totals are computed for every event of a range with NumPy. The sums are not
+added in the clock's order, so their last bits may differ: a moment counts only when its total
+is clearly over or under the bar (by `MARGIN`, far above the rounding error and far below any
+score step), and a contact with a total inside that band keeps the exact per-contact search.
+Most contacts never come near the threshold: they need no clock and no events at all.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _segment_starts(owner: Ints) -> Ints:
     return np.maximum.accumulate(np.where(new, np.arange(n), 0))
 
 
-def cold_contacts(
+def hot_moments(
     scoring: Scoring,
     fits: Floats,
     since: Ints,
@@ -58,17 +58,17 @@ def cold_contacts(
     micros: Ints,
     codes: Ints,
     names: list[str],
-) -> npt.NDArray[np.bool_]:
-    """Per contact: True when its score stays below the threshold − 1e-6 at every event from `since` on.
+) -> list[list[int] | None]:
+    """Per contact, `engine._hot_moments` as epoch µs, or None where only the exact clock can tell.
 
     Contact k's events are rows starts[k]:starts[k+1] of `micros` (epoch microseconds, oldest
     first) and `codes` (event types, as indexes into `names`); `fits` are the contacts' fit
-    points, `since` their creation (epoch µs).
+    points, `since` their creation (epoch µs). A contact gets None when a total lands within
+    `MARGIN` of the walk's threshold (threshold − 1e-6) or its clock would rebase.
     """
     n_contacts = len(starts) - 1
-    cold = np.ones(n_contacts, dtype=bool)
     if len(micros) == 0:
-        return cold
+        return [[] for _ in range(n_contacts)]
     owner = np.repeat(np.arange(n_contacts), np.diff(starts))
     first = starts[:-1][owner]
     per_second = 1.0 / (scoring.half_life_days * SECONDS_PER_DAY)
@@ -99,8 +99,11 @@ def cold_contacts(
     # a moment is the last event at its time; the clock reads the total there
     last_at_time = np.ones(len(micros), dtype=bool)
     last_at_time[:-1] = (micros[1:] != micros[:-1]) | (owner[1:] != owner[:-1])
-    near = scoring.mql_threshold - 1e-6 - MARGIN
-    hot = last_at_time & (micros >= since[owner] - MICROS) & (total >= near)  # a second early: safe side
-    reached = np.zeros(n_contacts, dtype=bool)
-    np.logical_or.at(reached, owner, hot)
-    return cold & ~reached & ~rebased
+    near = scoring.mql_threshold - 1e-6  # `_hot_moments`' own bar
+    moment = last_at_time & (micros >= since[owner])
+    unsure = rebased.copy()
+    np.logical_or.at(unsure, owner, moment & (np.abs(total - near) <= MARGIN))
+    sure = np.flatnonzero(moment & (total > near + MARGIN))
+    bounds = np.searchsorted(owner[sure], np.arange(n_contacts + 1))
+    at = micros[sure].tolist()
+    return [None if unsure[k] else at[bounds[k]:bounds[k + 1]] for k in range(n_contacts)]

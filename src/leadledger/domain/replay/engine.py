@@ -414,13 +414,18 @@ def _start_stage(first: StageChange, setup: ReplaySetup) -> str:
 
 
 def replay_contact(
-    h: ContactHistory, setup: ReplaySetup, until: datetime, *, fit: float | None = None, cold: bool = False
+    h: ContactHistory,
+    setup: ReplaySetup,
+    until: datetime,
+    *,
+    fit: float | None = None,
+    moments: Sequence[datetime] | None = None,
 ) -> ContactReplay:
     """Replay one contact's recorded history under `setup.policy`, up to `until`.
 
-    `fit` is the contact's `contact_fit` under the policy, when the caller already has it. `cold`
-    says the caller has checked (`crossing.cold_contacts`) that the score never comes near the
-    threshold at an event from creation on: the promotion then needs no event unless a score is read.
+    `fit` is the contact's `contact_fit` under the policy, when the caller already has it.
+    `moments` are its `_hot_moments` under the policy, when the caller has them
+    (`crossing.hot_moments`): the promotion then needs no event until a score is read.
     """
     p = setup.policy
     first = h.ledger[0]
@@ -435,7 +440,7 @@ def replay_contact(
         if h.type_counts is None:
             h.need_events()
         derive = _reachable(w, derive)
-        if derive and not (cold and derive == {"promotion"}):
+        if derive and not (moments is not None and derive == {"promotion"}):
             h.need_events()
     events, times = h.events, h.event_times
     i_event = bisect_left(times, first.at)  # the events known before creation count from the start
@@ -445,7 +450,7 @@ def replay_contact(
     # could reach the threshold: the walk jumps between those moments instead of visiting each event.
     hot: list[datetime] | None = None
     if derive == {"promotion"}:
-        hot = [] if cold else _hot_moments(events, p.scoring, fit, first.at)
+        hot = list(moments) if moments is not None else _hot_moments(events, p.scoring, fit, first.at)
     i_timed = 0
     retry: datetime | None = None  # a refused early decision waits for its recorded moment
     recheck: datetime | None = None
