@@ -101,5 +101,6 @@ def test_train_on_the_ledger_stores_lists_and_rolls_back(demo_engine: Engine, tm
     assert rolled.exit_code == 0 and "model 1" in rolled.output
     as_json = json.loads(runner.invoke(app, ["--db", str(copy), "models", "--json"]).stdout)
     assert [(m["id"], m["active"]) for m in as_json] == [(2, False), (1, True)]
-    assert as_json[0]["outcome"] == "reached customer within 120 days of day 30"
+    assert as_json[0]["outcome"] == ("reached customer within 30 days of a snapshot (every 7 days "
+                                     "while open, up to day 120)")
     assert as_json[0]["metrics"][0]["key"] == "product"
