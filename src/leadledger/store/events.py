@@ -112,19 +112,18 @@ def store_event_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> dict[
         return {}
     if not is_postgres(conn):
         return _store_event_rows_sqlite(conn, rows)
-    # Kept per connection (emptied, not dropped): DDL on every call would cost more than the rows.
+    # PostgreSQL: COPY into a staging table kept per connection (emptied, not dropped: DDL on every
+    # call would cost more than the rows), one INSERT … SELECT from it.
     cols = ", ".join(f"{c} {t}" for c, t in STAGING_COLUMNS)
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING} ({cols})")
     conn.exec_driver_sql(f"DELETE FROM {STAGING}")
     bulk_insert(conn, STAGING, [c for c, _ in STAGING_COLUMNS], rows)
-    # `WHERE true`: SQLite needs it to parse INSERT … SELECT … ON CONFLICT.
     new = {str(e): int(q) for e, q in conn.exec_driver_sql(
         "INSERT INTO events (event_id, contact_id, type, occurred_at, two_way, properties) "
-        f"SELECT event_id, contact_id, type, occurred_at, two_way, properties FROM {STAGING} WHERE true "
+        f"SELECT event_id, contact_id, type, occurred_at, two_way, properties FROM {STAGING} "
         "ON CONFLICT (event_id) DO NOTHING RETURNING event_id, seq")}
     if len(new) < len(rows):  # already-stored ids must not count twice in the aggregates
-        dup = "%s" if is_postgres(conn) else "?"
-        conn.exec_driver_sql(f"DELETE FROM {STAGING} WHERE event_id = {dup}",
+        conn.exec_driver_sql(f"DELETE FROM {STAGING} WHERE event_id = %s",
                              [(r[0],) for r in rows if r[0] not in new])
     if new:
         add_staged_events(conn, STAGING, types={r[2] for r in rows})
