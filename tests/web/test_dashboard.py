@@ -119,10 +119,14 @@ def test_every_page_renders_and_has_a_json_twin(sales: Any, data: dict[str, int]
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html"), url
         assert "<script" not in page.text.lower(), url  # no script on any page
         assert "default-src 'none'" in page.headers["content-security-policy"]
+        assert page.headers["x-content-type-options"] == "nosniff"
+        assert page.headers.get_list("content-security-policy") == [page.headers["content-security-policy"]]
         assert re.search(r'href="/ui/static/dashboard\.css\?v=[0-9a-f]{12}"', page.text), url
         twin = sales.get(url + "?format=json")
         assert twin.status_code == 200 and twin.headers["content-type"] == "application/json", url
         assert twin.json()[key], url
+    assert "content-security-policy" not in sales.get("/healthz").headers  # API routes: no page headers
+    assert "content-security-policy" in sales.get("/login").headers
     link = re.search(r'href="(/ui/static/dashboard\.css[^"]*)"', page.text)
     assert link is not None
     css = sales.get(link.group(1))
