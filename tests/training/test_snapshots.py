@@ -57,3 +57,36 @@ def test_the_data_minimum_counts_leads_not_rows() -> None:
     assert outcome_counts(rows) == (1, 2)  # lead 1 converted (twice over), leads 2 and 3 did not
     single = LeadTable(source="t", features=(), columns={}, outcomes=[True, False], lines=[1, 2], order=None)
     assert outcome_counts(single) == (1, 1)
+
+
+def test_past_max_rows_whole_leads_are_sampled_keeping_the_converted_share() -> None:
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from leadledger.services.training.ledger import sample_leads
+
+    # 300 leads: every 10th converts (its last of 4 rows is converted); the others have 6 rows.
+    plan: list[Any] = []
+    for i in range(300):
+        lead, n = SimpleNamespace(id=i), 4 if i % 10 == 0 else 6
+        plan += [(lead, CREATED + timedelta(days=7 * k), i % 10 == 0 and k == n - 1) for k in range(n)]
+    assert sample_leads(plan, len(plan), seed=0) == (plan, None)
+    kept, before = sample_leads(plan, 600, seed=0)
+    assert before == (len(plan), 300) and 570 <= len(kept) <= 600
+    rows: dict[int, int] = {}
+    for c, _, _ in kept:
+        rows[c.id] = rows.get(c.id, 0) + 1
+    assert all(n == (4 if i % 10 == 0 else 6) for i, n in rows.items())  # no lead split
+    converted = sum(1 for i in rows if i % 10 == 0)
+    assert abs(converted / len(rows) - 0.1) < 0.02  # the converted share of leads is kept
+    assert kept == [p for p in plan if p[0].id in rows]  # plan order
+    assert sample_leads(plan, 600, seed=0) == (kept, before)  # seeded
+    assert sample_leads(cast(Any, plan), 600, seed=1)[0] != kept
+    note = rows_note(dataclasses_replace_max(WEEKLY), len(kept), len(rows), before)
+    assert f"of {len(plan):,} rows from 300 leads" in note and "under 600 rows" in note
+
+
+def dataclasses_replace_max(outcome: LedgerOutcome) -> LedgerOutcome:
+    import dataclasses
+
+    return dataclasses.replace(outcome, max_rows=600)

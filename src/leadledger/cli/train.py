@@ -9,6 +9,8 @@ import typer
 
 from leadledger.cli.common import err, out, print_json, progress_bar, state, table, user_errors
 
+MAX_ROWS = 40_000  # as services.training.ledger.MAX_ROWS (not imported here: the CLI starts lazily)
+
 if TYPE_CHECKING:
     from leadledger.domain.predict.metrics import Spread
     from leadledger.services.training.ledger import LedgerOutcome
@@ -38,7 +40,11 @@ def train(
         "stratified", "--split", help="stratified (repeated stratified folds) or time (earlier → later)."
     ),
     folds: int = typer.Option(5, "--folds", min=2, help="Folds per repetition."),
-    repeats: int = typer.Option(3, "--repeats", min=1, help="Repetitions of the stratified folds."),
+    repeats: int = typer.Option(
+        None, "--repeats", min=1,
+        help="Repetitions of the stratified folds (default 3 with --csv; 1 from the ledger, whose folds "
+             "already hold thousands of leads each).",
+    ),
     min_per_outcome: int = typer.Option(
         200, "--min-per-outcome", min=1, help="Refuse to train with fewer converted or unconverted leads."
     ),
@@ -63,6 +69,11 @@ def train(
     ),
     after_contact: bool = typer.Option(
         False, "--after-contact", help="Without --csv: keep snapshotting leads after sales contact."
+    ),
+    max_rows: int = typer.Option(
+        MAX_ROWS, "--max-rows", min=1,
+        help="Without --csv: past this many rows in all, a seeded sample of whole leads (the same share of "
+             "converted and unconverted leads) is trained on.",
     ),
     horizon_days: int = typer.Option(
         180, "--horizon-days", min=1,
@@ -95,12 +106,16 @@ def train(
     if write_policy is not None and csv is not None:
         raise typer.BadParameter("suggested weights come from the ledger: drop --csv",
                                  param_hint="'--write-policy'")
+    if repeats is None:
+        repeats = 3 if csv is not None else 1
     options = TrainingOptions(split=Split(split), folds=folds, repeats=repeats, seed=seed, threads=threads,
                               minimum_per_outcome=min_per_outcome)
     if csv is None:
         chosen = (LedgerOutcome(outcome, horizon_days=horizon_days,
-                                snapshots=Snapshots(every_days, within_days, per_lead, after_contact))
-                  if decision_days is None else LedgerOutcome(outcome, decision_days, horizon_days))
+                                snapshots=Snapshots(every_days, within_days, per_lead, after_contact),
+                                max_rows=max_rows)
+                  if decision_days is None else
+                  LedgerOutcome(outcome, decision_days, horizon_days, max_rows=max_rows))
         report = _from_ledger(options, chosen, as_json, dry_run)
     else:
         if mapping is None:

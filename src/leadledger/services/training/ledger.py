@@ -19,10 +19,15 @@ Two ways to cut the ledger into rows:
   are leads whose horizon has not ended yet (their outcome is not known).
 
 Rows carry their lead as a group: folds keep a lead's snapshots together (services/training/evaluation).
+
+The set is bounded by `max_rows` in all (default 40,000): past it, whole leads are sampled (seeded,
+never a lead split), the same share of the converted leads as of the others, so the converted share
+of leads and rows, and with it the model's probabilities, stay those of the full ledger.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -38,6 +43,7 @@ from leadledger.services.training.mapping import TrainingMapping
 from leadledger.services.training.table import LeadTable
 
 EVENT_TYPES = tuple(t.value for t in EventType)
+MAX_ROWS = 40_000  # default bound on the training rows: ~ a minute of CPU for `leadledger train`
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +64,7 @@ class LedgerOutcome:
     decision_days: int = 30  # single-time mode: judge each lead this many days after creation
     horizon_days: int = 180  # single-time: the outcome window after the decision; snapshots: last day
     snapshots: Snapshots | None = None  # set: snapshot rows (decision_days is not used)
+    max_rows: int | None = MAX_ROWS  # past this, whole leads are sampled (None: every row)
 
     def name(self, stage: str) -> str:
         """The outcome in words, as the report and the model registry show it."""
@@ -81,6 +88,7 @@ class LedgerSet:
     scoring: Scoring | None = None  # the policy's scoring section the rule scores come from
     leads: int = 0  # distinct leads behind the rows
     rows_note: str = ""  # what a row is, in words, with the counts
+    sampled_from: tuple[int, int] | None = None  # rows and leads before sampling down to `max_rows`
 
 
 def evenly(items: list[datetime], most: int) -> list[datetime]:
@@ -141,8 +149,43 @@ def _plan(
     return rows, gone
 
 
-def ledger_table(engine: Engine, outcome: LedgerOutcome, as_of: datetime) -> LedgerSet:
-    """Read every mature lead and build its rows, each as of its decision (snapshot) time."""
+Plan = list[tuple[Contact, datetime, bool]]
+
+
+def sample_leads(plan: Plan, most: int | None, seed: int = 0) -> tuple[Plan, tuple[int, int] | None]:
+    """At most `most` rows of whole leads, the same share of converted and unconverted leads, seeded.
+
+    Returns the kept rows (in plan order) and, when it sampled, the rows and leads before sampling.
+    Leads are shuffled and taken while they fit, per outcome, up to that outcome's share of `most`:
+    a lead's rows are never split (folds keep a lead together), and keeping the converted share as it
+    is keeps the probabilities honest (keeping every converted lead would inflate them).
+    """
+    if most is None or len(plan) <= most:
+        return plan, None
+    rows: dict[int, int] = {}
+    converted: set[int] = set()
+    for c, _, label in plan:
+        rows[c.id] = rows.get(c.id, 0) + 1
+        if label:
+            converted.add(c.id)
+    rng = random.Random(seed)
+    kept: set[int] = set()
+    for ids in (sorted(converted), sorted(set(rows) - converted)):
+        budget = most * sum(rows[i] for i in ids) / len(plan)
+        rng.shuffle(ids)
+        used = 0
+        for cid in ids:
+            if used + rows[cid] <= budget:
+                kept.add(cid)
+                used += rows[cid]
+    return [p for p in plan if p[0].id in kept], (len(plan), len(rows))
+
+
+def ledger_table(engine: Engine, outcome: LedgerOutcome, as_of: datetime, *, seed: int = 0) -> LedgerSet:
+    """Read every mature lead and build its rows, each as of its decision (snapshot) time.
+
+    Past `outcome.max_rows` rows, whole leads are sampled with `seed` before any row is built.
+    """
     from leadledger.store.policies import load_active_policy
     from leadledger.store.training_reads import (
         accounts_by_id,
@@ -170,6 +213,7 @@ def ledger_table(engine: Engine, outcome: LedgerOutcome, as_of: datetime) -> Led
         reaches = first_reaches(conn, reached_stages)
         contacts = first_two_way(conn) if outcome.snapshots is not None else {}
         plan, gone = _plan(every, reaches, outcome, as_of, contacts)
+        plan, sampled_from = sample_leads(plan, outcome.max_rows, seed)
         times: dict[int, list[tuple[datetime, bool]]] = {}
         by_id: dict[int, Contact] = {}
         for c, at, label in plan:
@@ -216,17 +260,24 @@ def ledger_table(engine: Engine, outcome: LedgerOutcome, as_of: datetime) -> Led
                       groups=ids if outcome.snapshots is not None else None)
     return LedgerSet(table=table, mapping=mapping, already_converted=gone, too_recent=too_recent,
                      window=(min(order, default=None), max(order, default=None)), rule_rows=tuple(rule),
-                     scoring=policy.scoring, leads=len(times),
-                     rows_note=rows_note(outcome, len(ids), len(times)))
+                     scoring=policy.scoring, leads=len(times), sampled_from=sampled_from,
+                     rows_note=rows_note(outcome, len(ids), len(times), sampled_from))
 
 
-def rows_note(outcome: LedgerOutcome, rows: int, leads: int) -> str:
+def rows_note(
+    outcome: LedgerOutcome, rows: int, leads: int, sampled_from: tuple[int, int] | None = None
+) -> str:
     """What a row is, with counts: '1 row per lead per week while open …: 41,230 rows from 8,112 leads'."""
-    s = outcome.snapshots
+    s, sample = outcome.snapshots, ""
+    if sampled_from is not None:
+        before, of = sampled_from
+        sample = (f" (a seeded sample of whole leads, same share of converted and unconverted leads, to stay "
+                  f"under {outcome.max_rows:,} rows: of {before:,} rows from {of:,} leads)")
     if s is None:
-        return f"1 row per lead, as of day {outcome.decision_days}: {rows:,} rows from {leads:,} leads"
+        day = outcome.decision_days
+        return f"1 row per lead, as of day {day}: {rows:,} rows from {leads:,} leads{sample}"
     cadence = "per week" if s.every_days == 7 else f"every {s.every_days} days"
     until = "" if s.after_contact else " and before sales contact"
     return (f"1 row per lead {cadence} while open{until} (up to day {outcome.horizon_days}, at most "
             f"{s.per_lead} per lead), converted = reached within {s.within_days} days: {rows:,} rows from "
-            f"{leads:,} leads")
+            f"{leads:,} leads{sample}")

@@ -46,7 +46,9 @@ class Encoder:
                 other = codes[OTHER]
                 out[:, j] = [np.nan if v is None else codes.get(v, other) for v in cells]
             elif spec.kind is FeatureKind.numeric:
-                out[:, j] = [np.nan if v is None else parse_number(v) for v in cells]
+                # Parsed once per distinct text: snapshot rows repeat the same counts thousands of times.
+                parsed = {v: np.nan if v is None else parse_number(v) for v in set(cells)}
+                out[:, j] = [parsed[v] for v in cells]
             else:
                 flags = [None if v is None else parse_boolean(v) for v in cells]
                 out[:, j] = [np.nan if f is None else float(f) for f in flags]

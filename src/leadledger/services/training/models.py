@@ -190,10 +190,12 @@ class NaiveBayesModel:
     def rows(self, table: LeadTable) -> list[list[str]]:
         """Each lead's values as categories, in feature order."""
         specs = {s.name: s for s in table.features}
-        columns = [
-            [as_category(specs[name], raw, self.edges.get(name, ())) for raw in table.columns[name]]
-            for name in self.table_features
-        ]
+        columns = []
+        for name in self.table_features:
+            cells = table.columns[name]
+            # Once per distinct value: snapshot rows repeat the same few values thousands of times.
+            found = {raw: as_category(specs[name], raw, self.edges.get(name, ())) for raw in set(cells)}
+            columns.append([found[raw] for raw in cells])
         return [list(row) for row in zip(*columns, strict=True)]
 
     def predict(self, table: LeadTable) -> NDArray[np.float64]:

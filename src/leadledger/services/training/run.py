@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 EXAMPLES = 3
 MIN_SEEN = 20  # a signal's effect where it occurred is reported when it occurred on this many rows
+EXPLAIN_ROWS = 10_000  # importance and examples from a seeded sample of this many rows (SHAP is per row)
 
 
 class TrainingRefused(LeadledgerError):
@@ -185,11 +186,21 @@ def leak_check(table: LeadTable, threshold: float) -> list[Leak]:
     return suspected_leaks(columns, table.outcomes, threshold)
 
 
+def explained_rows(rows: int, most: int = EXPLAIN_ROWS, seed: int = 0) -> list[int]:
+    """Every row, or a seeded sample of `most` rows (sorted): mean effects settle long before 40,000."""
+    import numpy as np
+
+    if rows <= most:
+        return list(range(rows))
+    return sorted(int(i) for i in np.random.default_rng(seed).choice(rows, most, replace=False))
+
+
 def _examples(
-    model: ProductModel, table: LeadTable
+    model: ProductModel, table: LeadTable, *, seed: int = 0, most: int = EXPLAIN_ROWS
 ) -> tuple[list[ExampleLead], list[tuple[str, float]], list[tuple[str, float, int]]]:
     """The most and least likely lead and one in the middle, each feature's mean |effect|, per signal
-    the mean |effect| where it occurred."""
+    the mean |effect| where it occurred — over at most `most` rows (a seeded sample)."""
+    table = table.subset(explained_rows(len(table), most, seed))
     probabilities, effects = model.effects(table)
     ranked = sorted(range(len(table)), key=lambda i: -probabilities[i])
     picks = list(dict.fromkeys([ranked[0], ranked[len(ranked) // 2], ranked[-1]]))[:EXAMPLES]
@@ -241,7 +252,7 @@ def train_table(
         results = cross_validate(table, options.models, folds, seed=options.seed, threads=options.threads,
                                  progress=progress)
         model = fit_product(table, seed=options.seed, threads=options.threads)
-        examples, importance, seen = _examples(model, table)
+        examples, importance, seen = _examples(model, table, seed=options.seed)
     report = TrainingReport(
         source=table.source, mapping=mapping.name, leads=len(table), skipped=table.skipped,
         positives=table.positives, features=tuple(s.name for s in table.features),
@@ -279,7 +290,7 @@ def train_ledger(
     from leadledger.services.training.ledger import ledger_table
     from leadledger.services.training.rules import compare_rules
 
-    found = ledger_table(engine, outcome, as_of)
+    found = ledger_table(engine, outcome, as_of, seed=options.seed)
     report, model = train_table(found.table, found.mapping, options, progress=progress)
     report = dataclasses.replace(report, rows_note=found.rows_note, distinct_leads=found.leads)
     if found.scoring is None or len(found.rule_rows) != len(found.table):
