@@ -9,7 +9,7 @@ import typer
 
 from leadledger.cli.common import err, out, print_json, progress_bar, state, table, user_errors
 
-MAX_ROWS = 40_000  # as services.training.ledger.MAX_ROWS (not imported here: the CLI starts lazily)
+MAX_ROWS = 30_000  # as services.training.ledger.MAX_ROWS (not imported here: the CLI starts lazily)
 
 if TYPE_CHECKING:
     from leadledger.domain.predict.metrics import Spread

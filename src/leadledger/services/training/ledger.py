@@ -20,7 +20,7 @@ Two ways to cut the ledger into rows:
 
 Rows carry their lead as a group: folds keep a lead's snapshots together (services/training/evaluation).
 
-The set is bounded by `max_rows` in all (default 40,000): past it, whole leads are sampled (seeded,
+The set is bounded by `max_rows` in all (default 30,000): past it, whole leads are sampled (seeded,
 never a lead split), the same share of the converted leads as of the others, so the converted share
 of leads and rows, and with it the model's probabilities, stay those of the full ledger.
 """
@@ -43,7 +43,7 @@ from leadledger.services.training.mapping import TrainingMapping
 from leadledger.services.training.table import LeadTable
 
 EVENT_TYPES = tuple(t.value for t in EventType)
-MAX_ROWS = 40_000  # default bound on the training rows: ~ a minute of CPU for `leadledger train`
+MAX_ROWS = 30_000  # default bound on the training rows: ≈ 1.5 CPU-minutes of `leadledger train`
 
 
 @dataclass(frozen=True, slots=True)
