@@ -87,7 +87,8 @@ def test_from_the_ledger_the_rule_score_and_suggested_weights(demo_engine: Engin
     page = tmp_path / "report.html"
     result = runner.invoke(app, [*ledger, "--json", "--write-policy", str(written), "--html", str(page)])
     assert result.exit_code == 0, result.output
-    rules = json.loads(result.stdout)["rules"]
+    rules, rows = json.loads(result.stdout)["rules"], json.loads(result.stdout)["rows"]
+    assert "seeded sample" not in rows["note"]  # under --max-rows: every row
     volume = rules["same_volume"]
     assert [rules[k]["metrics"]["roc_auc"]["folds"] for k in ("current", "suggested")] == [2, 2]
     assert 0 <= volume["rule_converted"] <= volume["mqls"] <= volume["leads"]
@@ -99,8 +100,10 @@ def test_from_the_ledger_the_rule_score_and_suggested_weights(demo_engine: Engin
     assert "The rule score beside the model" in html and "Current rule score" in html
     assert f"mql_threshold: {rules['suggested']['mql_threshold']:g}" in html and "per signal" in html
 
-    printed = runner.invoke(app, ledger)
+    cap = rows["rows"] * 4 // 5  # past --max-rows, a sample of whole leads, said on the row line
+    printed = runner.invoke(app, [*ledger, "--max-rows", str(cap)])
     assert printed.exit_code == 0, printed.output
+    assert f"to stay under {cap:,} rows: of {rows['rows']:,} rows" in " ".join(printed.output.split())
     for text in ("rules (current)", "(suggested)", "The same, per signal", "would have sent sales",
                  "Suggested rule weights: cross-validated ROC AUC", "  behavior:"):
         assert text in printed.output
