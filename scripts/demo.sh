@@ -34,5 +34,7 @@ Try next:
   leadledger move <email> customer    # stage changes need evidence; see what it asks for
   leadledger funnel                   # conversion by cohort, time in stage, sources, CAC/CLV
   leadledger report --month $(date -u -d "$(date -u +%Y-%m-15) -1 month" +%Y-%m) --out report.html   # last month as HTML
+  leadledger train                    # predictive model from this ledger's outcomes, with suggested rule weights
+  leadledger user add admin --role admin && leadledger serve   # dashboard at http://127.0.0.1:8000
   leadledger --help
 MSG
