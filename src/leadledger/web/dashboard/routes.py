@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -215,10 +216,17 @@ def accept(request: Request, contact_id: int, actor: Actor = Depends(viewer),
         target = next_stage_for(current, load_active_policy(conn))
     if target is not None:  # without one, the queue service says why it cannot accept
         _check_move(request, engine, actor, contact_id, target)
+    return _queue_action(request, actor, engine, f"accepted={contact_id}", lambda: queue_service.accept(
+        engine, contact_id, now=_now(request), actor=actor.label, owner=actor.name, role=actor.role))
+
+
+def _queue_action(
+    request: Request, actor: Actor, engine: Engine, done: str, act: Callable[[], Any]
+) -> Response:
+    """Run a queue decision: 403 page if the role may not, the queue with the refusal (422), or back to it."""
     try:
         with writing(request):
-            change = queue_service.accept(engine, contact_id, now=_now(request), actor=actor.label,
-                                          owner=actor.name, role=actor.role)
+            change = act()
     except Forbidden as e:
         raise PageForbidden(f"Refused: {e}.", as_json=wants_json(request)) from None
     except TransitionRefused as e:
@@ -227,7 +235,7 @@ def accept(request: Request, contact_id: int, actor: Actor = Depends(viewer),
         return _queue_response(request, actor, engine, status=422, error=str(e))
     if wants_json(request):
         return _json({"ok": True, "change": change}, 201)
-    return RedirectResponse(f"/ui/queue?accepted={contact_id}", status_code=303)
+    return RedirectResponse(f"/ui/queue?{done}", status_code=303)
 
 
 @router.post("/ui/queue/{contact_id}/reject", response_model=None)
@@ -236,19 +244,8 @@ def reject(request: Request, contact_id: int, to_stage: str = Form(...), reason:
     """Reject a queued record to a side or earlier stage, with a reason (it feeds the lead-quality report)."""
     _require(request, actor, Permission.MOVE_STAGE)
     _check_move(request, engine, actor, contact_id, to_stage)
-    try:
-        with writing(request):
-            change = queue_service.reject(engine, contact_id, to_stage, reason, now=_now(request),
-                                          actor=actor.label, role=actor.role)
-    except Forbidden as e:
-        raise PageForbidden(f"Refused: {e}.", as_json=wants_json(request)) from None
-    except TransitionRefused as e:
-        return _queue_response(request, actor, engine, status=422, error=str(e), missing=e.missing)
-    except LeadledgerError as e:
-        return _queue_response(request, actor, engine, status=422, error=str(e))
-    if wants_json(request):
-        return _json({"ok": True, "change": change}, 201)
-    return RedirectResponse(f"/ui/queue?rejected={contact_id}", status_code=303)
+    return _queue_action(request, actor, engine, f"rejected={contact_id}", lambda: queue_service.reject(
+        engine, contact_id, to_stage, reason, now=_now(request), actor=actor.label, role=actor.role))
 
 
 def _stage_of(engine: Engine, contact_id: int) -> str:
