@@ -146,3 +146,19 @@ def test_batch_scores_match_the_reference(
             assert got.fit == pytest.approx(ref.fit, abs=1e-9), p
             assert got.behavior == pytest.approx(ref.behavior, rel=1e-9, abs=1e-9), p
             assert got.total == pytest.approx(ref.total, rel=1e-9, abs=1e-9)
+
+
+def test_rebuilt_sums_keep_microseconds(engine: Engine) -> None:
+    """A rebuild weighs each event at its exact instant (SQLite's julianday() keeps milliseconds only)."""
+    reset(engine)
+    with engine.begin() as c:
+        cid = c.execute(contacts.insert().values(
+            email="micro@acme.com", opted_out=False, stage="lead", stage_entered_at=to_db(NOW),
+            created_at=to_db(NOW), updated_at=to_db(NOW))).inserted_primary_key[0]
+        times = [NOW - timedelta(days=3, microseconds=999), NOW - timedelta(hours=5, microseconds=123_457)]
+        add_events(c, cid, [("page_view", t) for t in times], prefix="micro-")
+        anchor, _ = activity.decay_params(c)
+        activity.rebuild(c, 7.0, anchor)  # a short half-life: a millisecond moves the weight most
+        stored = c.execute(select(contact_activity.c.page_view_w).where(contact_activity.c.contact_id == cid))
+        expected = sum(activity.event_weight(t, anchor, 7.0) for t in times)
+        assert stored.scalar_one() == pytest.approx(expected, rel=1e-12)

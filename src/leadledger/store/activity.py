@@ -77,7 +77,10 @@ def now_factor(conn: Connection, now: datetime) -> tuple[float, float]:
 def _epoch_sql(conn: Connection, col: str) -> str:
     if is_postgres(conn):
         return f"extract(epoch from {col})"
-    return f"(julianday({col}) - 2440587.5) * 86400.0"
+    # julianday() keeps milliseconds only, which moves an event's weight by ~1e-9 of itself: whole
+    # seconds from julianday (rounded: exact), the microseconds from the text ("YYYY-MM-DD HH:MM:SS.ffffff").
+    return (f"(ROUND((julianday(substr({col}, 1, 19)) - 2440587.5) * 86400.0) "
+            f"+ CAST(substr({col}, 20) AS REAL))")
 
 
 AGGREGATE_COLUMNS: tuple[str, ...] = (
