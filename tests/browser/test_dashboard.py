@@ -24,23 +24,9 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "browser-test-password"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SHOTS = os.environ.get("LEADLEDGER_SCREENSHOTS") == "1"
-
-if not CHROMIUM.exists():
-    message = f"{CHROMIUM} is missing: run scripts/chromium.sh (Debian's chromium package)"
-    if IN_CI:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message, allow_module_level=True)
-try:
-    from playwright import sync_api
-except ImportError:  # pragma: no cover - a dev dependency
-    if IN_CI:
-        pytest.fail("playwright is missing: pip install -e '.[dev]'", pytrace=False)
-    pytest.skip("playwright is missing: pip install -e '.[dev]'", allow_module_level=True)
 
 
 def _cli(db: str, *args: str, stdin: str | None = None) -> str:
@@ -100,13 +86,6 @@ def server(database: str) -> Iterator[str]:
             proc.kill()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Debian Chromium; Playwright never downloads a browser of its own here."""
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 def _login(browser: Any, base: str, user: str, width: int = 1280, height: int = 800) -> Any:

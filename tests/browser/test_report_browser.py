@@ -17,15 +17,9 @@ from leadledger.web.monthly import render_monthly_report
 from tests.conftest import NOW
 
 Opened = tuple[Any, list[str], list[str]]  # the page, requests blocked, console errors
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "monthly-report.png"
 WIDTH = 1280
 SECTIONS = ("headlines", "funnel", "trend", "time-in-stage", "sources", "economics", "forecast", "audit")
-
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is missing: run scripts/chromium.sh (Debian's chromium package)",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is missing: pip install -e '.[dev]'")
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +28,6 @@ def report_file(demo_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -
     path = tmp_path_factory.mktemp("report") / "report.html"
     path.write_text(render_monthly_report(monthly_report(demo_engine, "2026-05", NOW)), encoding="utf-8")
     return path
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Debian Chromium; Playwright never downloads a browser of its own here."""
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
