@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 
 from leadledger.errors import LeadledgerError, NotFound
+from leadledger.services.browse import contact_email
 from leadledger.services.contacts import Explanation, explain
 from leadledger.store import db
 from leadledger.store.schema import contacts, events, predictions, predictive_models
@@ -97,15 +98,6 @@ def _event_detail(properties: str | None) -> str:
     return ", ".join(f"{k}: {v}" for k, v in props.items() if v not in (None, ""))[:200]
 
 
-def email_of(engine: Engine, contact_id: int) -> str:
-    """The email of contact `contact_id`, or NotFound."""
-    with engine.connect() as conn:
-        email = conn.execute(select(contacts.c.email).where(contacts.c.id == contact_id)).scalar_one_or_none()
-    if email is None:
-        raise NotFound(f"no contact with id {contact_id}")
-    return str(email)
-
-
 def id_of(engine: Engine, email: str) -> int:
     """The id of the contact with this email, or NotFound."""
     with engine.connect() as conn:
@@ -130,7 +122,7 @@ def record_view(
     from leadledger.store.policies import load_active_policy
 
     limit = max(1, min(limit, MAX_TIMELINE))
-    x = explain(engine, email_of(engine, contact_id), now)
+    x = explain(engine, contact_email(engine, contact_id), now)
     ev = events.c
     with engine.connect() as conn:
         policy = load_active_policy(conn)

@@ -181,13 +181,14 @@ def queue(request: Request, accepted: int | None = None, rejected: int | None = 
 
 
 def _done_message(engine: Engine, accepted: int | None, rejected: int | None) -> str | None:
-    from leadledger.services.record_view import email_of
+    from leadledger.services.browse import contact_email
 
     try:
         if accepted is not None:
-            return f"Accepted {email_of(engine, accepted)}."
+            return f"Accepted {contact_email(engine, accepted)}."
         if rejected is not None:
-            return f"Rejected {email_of(engine, rejected)}; the reason is counted in the rejected-MQL report."
+            return (f"Rejected {contact_email(engine, rejected)}; "
+                    "the reason is counted in the rejected-MQL report.")
     except NotFound:
         return None
     return None
@@ -332,11 +333,11 @@ async def move_contact(request: Request, contact_id: int, actor: Actor = Depends
         if evidence:
             _require(request, actor, Permission.WRITE_EVIDENCE)
         _check_move(request, engine, actor, contact_id, to_stage)
-        from leadledger.services.record_view import email_of
+        from leadledger.services.browse import contact_email
 
         try:
             with writing(request):
-                change = move(engine, email_of(engine, contact_id), to_stage, now=_now(request),
+                change = move(engine, contact_email(engine, contact_id), to_stage, now=_now(request),
                               actor=actor.label, reason=reason, evidence=evidence, role=actor.role)
         except Forbidden as e:
             raise PageForbidden(f"Refused: {e}.", as_json=wants_json(request)) from None
