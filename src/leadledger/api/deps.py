@@ -111,21 +111,19 @@ def current_actor(
     header_key: str | None = Depends(api_key_header),
 ) -> Actor:
     """The acting API key (Bearer or X-API-Key) or logged-in user; 401 otherwise, 429 over the rate."""
-    cached = getattr(request.state, "actor", None)
-    if isinstance(cached, Actor):
-        return cached
-    engine = get_engine(request)
     secret = credentials.credentials if credentials is not None else header_key
+    known = _known_actor(request, secret)
+    if known is not None:
+        return known
+    engine = get_engine(request)
     actor: Actor | None
     if secret:
-        cache = key_cache(request)
-        actor = cache.get(secret) if cache is not None else None
+        actor = authenticate_key(engine, secret, utcnow())
         if actor is None:
-            actor = authenticate_key(engine, secret, utcnow())
-            if actor is None:
-                raise ApiError(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
-            if cache is not None:
-                cache.put(secret, actor)
+            raise ApiError(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+        cache = key_cache(request)
+        if cache is not None:
+            cache.put(secret, actor)
         _limit(request, actor)
     else:
         user = session_user(request)
@@ -158,16 +156,23 @@ async def acting_actor(
     header_key: str | None = Depends(api_key_header),
 ) -> Actor:
     """`current_actor` without a thread hop when the key was verified recently (the common case)."""
+    known = _known_actor(request, credentials.credentials if credentials is not None else header_key)
+    if known is not None:
+        return known
+    # the database (and the session check) off the event loop
+    return await anyio.to_thread.run_sync(current_actor, request, credentials, header_key)
+
+
+def _known_actor(request: Request, secret: str | None) -> Actor | None:
+    """The actor this request already has, or a key verified in the last seconds (rate-limited)."""
     cached = getattr(request.state, "actor", None)
     if isinstance(cached, Actor):
         return cached
-    secret = credentials.credentials if credentials is not None else header_key
     cache = key_cache(request)
     actor = cache.get(secret) if secret and cache is not None else None
-    if actor is None:  # the database (and the session check) off the event loop, as before
-        return await anyio.to_thread.run_sync(current_actor, request, credentials, header_key)
-    _limit(request, actor)
-    request.state.actor = actor
+    if actor is not None:
+        _limit(request, actor)
+        request.state.actor = actor
     return actor
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -76,6 +77,13 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+def _answer_with(status: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def handler(_: Request, exc: Exception) -> JSONResponse:
+        return error_response(status, str(exc))
+
+    return handler
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every exception into the one shape."""
 
@@ -101,21 +109,9 @@ def install(app: FastAPI) -> None:
     async def _refused(_: Request, exc: TransitionRefused) -> JSONResponse:
         return error_response(422, str(exc), [dict(m) for m in exc.missing], code="transition_refused")
 
-    @app.exception_handler(NotFound)
-    async def _missing(_: Request, exc: NotFound) -> JSONResponse:
-        return error_response(404, str(exc))
-
-    @app.exception_handler(Forbidden)
-    async def _forbidden(_: Request, exc: Forbidden) -> JSONResponse:
-        return error_response(403, str(exc))
-
-    @app.exception_handler(Conflict)
-    async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
-        return error_response(409, str(exc))
-
-    @app.exception_handler(LeadledgerError)
-    async def _domain(_: Request, exc: LeadledgerError) -> JSONResponse:
-        return error_response(422, str(exc))
+    # The services' own errors: the message is already the sentence a user should read.
+    for error, status in ((NotFound, 404), (Forbidden, 403), (Conflict, 409), (LeadledgerError, 422)):
+        app.add_exception_handler(error, _answer_with(status))
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
