@@ -11,8 +11,9 @@ import pytest
 
 from leadledger.domain.policy import Policy
 from leadledger.domain.records import Event
-from leadledger.domain.replay.crossing import hot_moments
+from leadledger.domain.replay.crossing import ceilings, hot_moments
 from leadledger.domain.replay.engine import _hot_moments
+from leadledger.domain.replay.rules import score_ceiling
 from tests.builders import T0
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -86,3 +87,17 @@ def test_a_history_spanning_hundreds_of_half_lives_keeps_the_exact_search(lead_f
     events = [Event(id=str(i), contact_id=1, type="email_open", occurred_at=T0 + timedelta(days=100 * i))
               for i in range(5)]  # 800 half-lives: the clock rebases its weights
     assert _found(policy, [(0.0, T0, events)]) == [None]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_ceilings_of_a_range_are_each_contacts_ceiling(lead_first: Policy, seed: int) -> None:
+    contacts = _contacts(seed, 400)
+    names = list(KINDS)
+    counts = np.array([[sum(1 for e in evs if e.type == kind) for kind in names] for _, _, evs in contacts],
+                      dtype=np.int64)
+    fits = np.array([fit + 0.1 * (k % 7) for k, (fit, _, _) in enumerate(contacts)])  # not only whole points
+    found = ceilings(lead_first.scoring, fits, counts, names).tolist()
+    exact = [score_ceiling(lead_first.scoring, fit, evs) for fit, (_, _, evs) in zip(fits.tolist(), contacts,
+                                                                                        strict=True)]
+    assert found == exact  # the same floats, not merely close
+    assert len(set(found)) > 50 and any(f > fit for f, fit in zip(found, fits.tolist(), strict=True))

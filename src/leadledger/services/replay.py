@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, func, select
 from leadledger.domain.policy import Policy
 from leadledger.domain.records import Account
 from leadledger.domain.replay.compare import FunnelTally, ReplayFunnel, same_entries
-from leadledger.domain.replay.crossing import hot_moments
+from leadledger.domain.replay.crossing import ceilings, hot_moments
 from leadledger.domain.replay.engine import ContactReplay, ReplaySetup, replay_contact
 from leadledger.domain.replay.history import ContactHistory, DatedOpportunity, EventsNeeded
 from leadledger.policyfile import BUILTIN, builtin_policy_text, load_policy_file, parse_policy
@@ -105,17 +105,26 @@ class _Chunk:
         self.no_longer += other.no_longer
 
 
-Moments = dict[int, list[datetime]]  # contact → its hot moments under a setup, where NumPy could tell
+@dataclass(frozen=True, slots=True)
+class _Promotion:
+    """What one pass over a range's event columns tells a setup's score promotion, per contact."""
+
+    ceilings: dict[int, float]  # every contact's `score_ceiling`
+    moments: dict[int, list[datetime]]  # its hot moments, where NumPy could tell and they matter
 
 
-def _replay_pair(
-    h: ContactHistory, job: _Job, fits: tuple[float, float], hot: tuple[Moments, Moments]
-) -> list[ContactReplay | None]:
+_NO_HINTS = _Promotion({}, {})
+
+
+def _replay_pair(h: ContactHistory, job: _Job, fits: tuple[float, float],
+                 hints: tuple[_Promotion, _Promotion]) -> list[ContactReplay | None]:
     """The contact's replay under both setups (None where it needs events it was read without)."""
     out: list[ContactReplay | None] = []
-    for setup, fit, moments in zip(job.setups, fits, hot, strict=True):
+    cid = h.contact.id
+    for setup, fit, hint in zip(job.setups, fits, hints, strict=True):
         try:
-            out.append(replay_contact(h, setup, job.until, fit=fit, moments=moments.get(h.contact.id)))
+            out.append(replay_contact(h, setup, job.until, fit=fit, moments=hint.moments.get(cid),
+                                      ceiling=hint.ceilings.get(cid)))
         except EventsNeeded:
             out.append(None)
     return out
@@ -129,64 +138,68 @@ def _derives_promotion(setup: ReplaySetup, histories: list[ContactHistory]) -> b
     return any(setup.derives("promotion", setup.recorded.get(v)) for v in latest)
 
 
-def _moments(
-    setup: ReplaySetup, histories: list[ContactHistory], fits: list[float], table: replay_reads.EventTable,
-    columns: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str]],
-) -> Moments:
-    """The contacts' hot moments under `setup`, where the range-wide sums can tell (see `crossing`)."""
-    micros, codes, names = columns
-    ids = [h.contact.id for h in histories]
-    bounds = np.array([table.bounds.get(i, (0, 0)) for i in ids], dtype=np.int64).reshape(-1, 2)
-    sizes = bounds[:, 1] - bounds[:, 0]
-    starts = np.zeros(len(ids) + 1, dtype=np.int64)
+def _promotion(
+    setup: ReplaySetup, ids: list[int], fits: list[float], cols: replay_reads.EventColumns,
+    positions: npt.NDArray[np.int64], counts: npt.NDArray[np.int64], since: npt.NDArray[np.int64],
+) -> _Promotion:
+    """The contacts' ceilings, and hot moments for those that could reach the bar (see `crossing`)."""
+    scoring = setup.policy.scoring
+    fit = np.array(fits, dtype=np.float64)
+    ceiling = ceilings(scoring, fit, counts, cols.names)
+    # the walk looks at moments only if the promotion survives `_relevant` and `_reachable`
+    chosen = np.flatnonzero((fit >= scoring.fit_minimum) & (ceiling >= scoring.mql_threshold - 1e-6))
+    where = positions[chosen]
+    has = where >= 0
+    lo = np.where(has, cols.starts[np.maximum(where, 0)], 0)
+    sizes = np.where(has, cols.starts[np.maximum(where, 0) + 1] - lo, 0)
+    starts = np.zeros(len(chosen) + 1, dtype=np.int64)
     np.cumsum(sizes, out=starts[1:])
-    # the rows of these contacts, in their order (a range's table may hold contacts not replayed)
-    take = np.repeat(bounds[:, 0] - starts[:-1], sizes) + np.arange(starts[-1])
-    found = hot_moments(
-        setup.policy.scoring,
-        np.array(fits, dtype=np.float64),
-        np.array([replay_reads.epoch_micros(h.ledger[0].at) for h in histories], dtype=np.int64),
-        starts,
-        micros[take],
-        codes[take],
-        names,
-    )
-    return {i: [replay_reads.from_epoch_micros(m) for m in at] for i, at in zip(ids, found, strict=True)
-            if at is not None}
+    take = np.repeat(lo - starts[:-1], sizes) + np.arange(starts[-1])  # the chosen contacts' rows
+    found = hot_moments(scoring, fit[chosen], since[chosen], starts,
+                        cols.micros[take], cols.codes[take], cols.names)
+    moments = {ids[k]: [replay_reads.from_epoch_micros(m) for m in at]
+               for k, at in zip(chosen.tolist(), found, strict=True) if at is not None}
+    return _Promotion(dict(zip(ids, ceiling.tolist(), strict=True)), moments)
 
 
 def _replay_chunk(conn: Connection, job: _Job, lo: int, hi: int) -> _Chunk:
     """Replay the contacts with ids in [lo, hi) under both setups and tally them.
 
     The events are read once, as columns: the first pass replays every contact without `Event`
-    objects (per-type counts and the vectorised `cold` check stand in for them), and only the
-    replays that then ask for the events are done again with them.
+    objects (ceilings and hot moments computed for the whole range stand in for them), and only
+    the replays that then ask for the events are done again with them.
     """
     until, setups = job.until, job.setups
     chunk = _Chunk((FunnelTally(setups[0].policy), FunnelTally(setups[1].policy)))
-    table = replay_reads.read_event_table(conn, lo, hi) if job.with_events else None
-    counts = {cid: table.counts(cid) for cid in table.bounds} if table is not None else None
     histories = list(replay_reads.read_histories(conn, lo, hi, job.accounts, job.opportunities,
-                                                 created=job.created, type_counts=counts))
+                                                 created=job.created))
     first = [setups[0].fit(h) for h in histories]
     fits = [first, first if job.same_fit else [setups[1].fit(h) for h in histories]]
-    hot: tuple[Moments, Moments] = ({}, {})
-    if table is not None:
-        columns: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str]] | None = None
-        for setup, fit, moments in zip(setups, fits, hot, strict=True):
-            if _derives_promotion(setup, histories):
-                columns = columns or (table.micros(), *table.codes())
-                moments.update(_moments(setup, histories, fit, table, columns))
-    results = [_replay_pair(h, job, (f0, f1), hot) for h, f0, f1 in zip(histories, *fits, strict=True)]
-    wanted = {h.contact.id for h, pair in zip(histories, results, strict=True) if None in pair}
+    hints = [_NO_HINTS, _NO_HINTS]
+    promoting = [job.with_events and _derives_promotion(s, histories) for s in setups]
+    if any(promoting):
+        cols = replay_reads.read_event_columns(conn, lo, hi)
+        ids = [h.contact.id for h in histories]
+        positions = cols.positions(ids)
+        per_type = cols.counts()
+        counts = np.where((positions >= 0)[:, None], per_type[np.maximum(positions, 0)], 0) if len(per_type) \
+            else np.zeros((len(ids), len(cols.names)), dtype=np.int64)
+        since = np.array([replay_reads.epoch_micros(h.ledger[0].at) for h in histories], dtype=np.int64)
+        for k, setup in enumerate(setups):
+            if promoting[k]:
+                hints[k] = _promotion(setup, ids, fits[k], cols, positions, counts, since)
+    results = [_replay_pair(h, job, (f0, f1), (hints[0], hints[1]))
+               for h, f0, f1 in zip(histories, *fits, strict=True)]
+    wanted = [h.contact.id for h, pair in zip(histories, results, strict=True) if None in pair]
     if wanted:  # second pass, with events, for the replays that need them
-        if table is None:
-            table = replay_reads.read_event_table(conn, lo, hi)
+        events = replay_reads.read_events(conn, wanted)
         for k, (h, pair) in enumerate(zip(histories, results, strict=True)):
-            if h.contact.id in wanted:
-                full = replace(h, events=table.events(h.contact.id), events_loaded=True)
-                pair[:] = [r or replay_contact(full, s, until, fit=f[k], moments=m.get(h.contact.id))
-                           for r, s, f, m in zip(pair, setups, fits, hot, strict=True)]
+            if None in pair:
+                cid = h.contact.id
+                full = replace(h, events=events.get(cid, ()), events_loaded=True)
+                pair[:] = [r or replay_contact(full, s, until, fit=f[k], moments=hint.moments.get(cid),
+                                               ceiling=hint.ceilings.get(cid))
+                           for r, s, f, hint in zip(pair, setups, fits, hints, strict=True)]
     for h, maybe in zip(histories, results, strict=True):
         done = [r for r in maybe if r is not None]
         won = h.won_booked_at()

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, TextClause, bindparam, func, select, text
 
 from leadledger.domain.records import Account, Contact, Event, Evidence, StageChange
 from leadledger.domain.replay.history import ContactHistory, DatedOpportunity
@@ -56,9 +56,9 @@ def id_ranges(conn: Connection, size: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, hi + 1)) for start in range(lo, hi + 1, size)]
 
 
-def _tuples(conn: Connection, sql: str, params: dict[str, Any]) -> list[Any]:
+def _tuples(conn: Connection, sql: str | TextClause, params: dict[str, Any]) -> list[Any]:
     """All rows as the driver's plain tuples: one fetchall, and no SQLAlchemy Row per row."""
-    result = conn.execute(text(sql), params)
+    result = conn.execute(text(sql) if isinstance(sql, str) else sql, params)
     rows = list(result.cursor.fetchall()) if result.cursor is not None else list(result.all())
     result.close()
     return rows
@@ -80,12 +80,8 @@ def read_histories(
     *,
     created: tuple[datetime, datetime] | None = None,
     with_events: bool = False,
-    type_counts: Mapping[int, Mapping[str, int]] | None = None,
 ) -> Iterator[ContactHistory]:
-    """Contacts with ids in [lo, hi) (created in `created`, if given), with or without their events.
-
-    `type_counts` (contact → events per type) go with histories read without their events.
-    """
+    """Contacts with ids in [lo, hi) (created in `created`, if given), with or without their events."""
     window = ""
     params: dict[str, Any] = {"lo": lo, "hi": hi}
     if created is not None:
@@ -106,7 +102,7 @@ def read_histories(
     ledger = _grouped(conn, "SELECT contact_id, from_stage, to_stage, at, actor, reason, policy_version "
                             "FROM stage_changes WHERE contact_id >= :lo AND contact_id < :hi "
                             "ORDER BY contact_id, at, id", lo, hi)
-    events = read_events(conn, lo, hi) if with_events else {}
+    events = read_events(conn, (r[0] for r in rows)) if with_events else {}
     for (cid, email, first_name, last_name, company, title, seniority, role, account_id, owner, source,
          opted_out, created_at) in rows:
         entries = ledger.get(cid)
@@ -121,7 +117,6 @@ def read_histories(
             account=accounts_by_id.get(account_id) if account_id is not None else None,
             events=events.get(cid, ()),
             events_loaded=with_events,
-            type_counts=type_counts.get(cid, {}) if type_counts is not None else None,
             evidence=tuple(
                 Evidence(contact_id=cid, field=field, value=value, confirmed_by=by, confirmed_at=_at(at))
                 for _, field, value, by, at in proofs.get(cid, ())
@@ -135,44 +130,36 @@ def read_histories(
         )
 
 
-@dataclass(frozen=True, slots=True)
-class EventTable:
-    """A range's events as read, as columns, contact after contact and oldest first.
+Ints = npt.NDArray[np.int64]
 
-    Building an `Event` costs more than reading its row: a replay builds them only for the
-    contacts whose walk reads the events; the others get by with `counts` and `micros`.
+
+@dataclass(frozen=True, slots=True)
+class EventColumns:
+    """A range's events as NumPy columns, contact after contact, oldest first: no object per event.
+
+    Contact `ids[k]`'s events are rows `starts[k]:starts[k+1]`. A replay's first pass needs only
+    each event's type and moment; the few contacts whose walk reads the events themselves get
+    `Event` objects from `read_events`.
     """
 
-    types: list[str]
-    times: list[Any]  # as the driver returns them: text on SQLite, datetimes on PostgreSQL
-    two_way: list[Any]
-    seq: list[int]
-    bounds: dict[int, tuple[int, int]]  # contact id → its rows [start, end)
+    ids: Ints  # the contacts that have events, ascending
+    starts: Ints
+    micros: Ints  # epoch microseconds (UTC)
+    codes: Ints  # event types, as indexes into `names`
+    names: list[str]
 
-    def counts(self, contact_id: int) -> Counter[str]:
-        """How many events of each type the contact has."""
-        start, end = self.bounds.get(contact_id, (0, 0))
-        return Counter(self.types[start:end])
+    def positions(self, contact_ids: Sequence[int]) -> Ints:
+        """Each contact's index into `ids`, or -1 for a contact without events."""
+        wanted = np.asarray(contact_ids, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.ids, wanted), max(len(self.ids) - 1, 0))
+        found = len(self.ids) > 0 and self.ids[at] == wanted
+        return np.where(found, at, -1)
 
-    def events(self, contact_id: int) -> tuple[Event, ...]:
-        """The contact's events, oldest first."""
-        start, end = self.bounds.get(contact_id, (0, 0))
-        types, times, two_way, seq = self.types, self.times, self.two_way, self.seq
-        return tuple(Event(id=str(seq[i]), contact_id=contact_id, type=types[i], occurred_at=_at(times[i]),
-                           two_way=bool(two_way[i])) for i in range(start, end))
-
-    def codes(self) -> tuple[npt.NDArray[np.int64], list[str]]:
-        """Every row's type as an index into the returned list of type names."""
-        index: dict[str, int] = {}
-        codes = np.fromiter((index.setdefault(t, len(index)) for t in self.types), dtype=np.int64,
-                            count=len(self.types))
-        return codes, list(index)
-
-    def micros(self) -> npt.NDArray[np.int64]:
-        """Every row's time in microseconds since the epoch (UTC)."""
-        if self.times and isinstance(self.times[0], str):
-            return np.array(self.times, dtype="datetime64[us]").astype(np.int64)  # naive UTC ISO text
-        return np.array([epoch_micros(_at(t)) for t in self.times], dtype=np.int64)
+    def counts(self) -> Ints:
+        """Events per contact (row of `ids`) and type (column of `names`)."""
+        owner = np.repeat(np.arange(len(self.ids)), np.diff(self.starts))
+        width = len(self.names)
+        return np.bincount(owner * width + self.codes, minlength=len(self.ids) * width).reshape(-1, width)
 
 
 def epoch_micros(at: datetime) -> int:
@@ -185,41 +172,49 @@ def from_epoch_micros(micros: int) -> datetime:
     return EPOCH + timedelta(microseconds=micros)
 
 
-def read_event_table(conn: Connection, lo: int, hi: int) -> EventTable:
-    """The events of contacts with ids in [lo, hi), oldest first, as columns (see `read_events`)."""
-    rows = _tuples(conn, "SELECT contact_id, type, occurred_at, two_way, seq FROM events "
-                         "WHERE contact_id >= :lo AND contact_id < :hi ORDER BY contact_id, occurred_at, seq",
-                   {"lo": lo, "hi": hi})  # plain tuples: a SQLAlchemy Row per event costs a third of the read
-    bounds: dict[int, tuple[int, int]] = {}
-    start, current = 0, None
-    for i, r in enumerate(rows):
-        if r[0] != current:
-            if current is not None:
-                bounds[current] = (start, i)
-            start, current = i, r[0]
-    if current is not None:
-        bounds[current] = (start, len(rows))
-    return EventTable(types=[r[1] for r in rows], times=[r[2] for r in rows], two_way=[r[3] for r in rows],
-                      seq=[r[4] for r in rows], bounds=bounds)
+def read_event_columns(conn: Connection, lo: int, hi: int) -> EventColumns:
+    """The events of contacts with ids in [lo, hi) as columns (see `EventColumns`).
+
+    One row per contact, its types and moments joined into two strings by the database: reading
+    a row per event costs more in Python objects than the scan does in SQL (0.96 s against 0.27 s
+    for 400k events). The rows are put in time order here, not trusted to the aggregate.
+    """
+    if conn.dialect.name == "postgresql":
+        joined = ("string_agg(type, ',' ORDER BY occurred_at, seq), "
+                  "string_agg(CAST(occurred_at AS text), ',' ORDER BY occurred_at, seq)")
+    else:
+        joined = "group_concat(type), group_concat(occurred_at)"
+    rows = _tuples(conn, f"SELECT contact_id, count(*), {joined} FROM events WHERE contact_id >= :lo "
+                         "AND contact_id < :hi GROUP BY contact_id ORDER BY contact_id", {"lo": lo, "hi": hi})
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    starts = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([r[1] for r in rows], out=starts[1:])
+    types = ",".join([r[2] for r in rows]).split(",") if rows else []
+    times = ",".join([r[3] for r in rows]).split(",") if rows else []
+    if not len(types) == len(times) == starts[-1]:  # event types are names without commas
+        raise ValueError(f"events of contacts {lo}–{hi - 1}: {len(types)} types for {starts[-1]} events")
+    micros = np.array(times, dtype="datetime64[us]").astype(np.int64)  # naive UTC text, as stored
+    index = {name: i for i, name in enumerate(sorted(set(types)))}
+    codes = np.fromiter(map(index.__getitem__, types), dtype=np.int64, count=len(types))
+    owner = np.repeat(np.arange(len(ids)), np.diff(starts))
+    if len(micros) > 1 and bool(np.any((micros[1:] < micros[:-1]) & (owner[1:] == owner[:-1]))):
+        order = np.lexsort((micros, owner))  # stable: ties keep the order they were read in
+        micros, codes = micros[order], codes[order]
+    return EventColumns(ids=ids, starts=starts, micros=micros, codes=codes, names=list(index))
 
 
-def read_events(
-    conn: Connection, lo: int, hi: int, wanted: set[int] | None = None
-) -> dict[int, tuple[Event, ...]]:
-    """The events of contacts with ids in [lo, hi) (only the `wanted` ones, if given), oldest first.
+def read_events(conn: Connection, contact_ids: Iterable[int]) -> dict[int, tuple[Event, ...]]:
+    """The events of these contacts, oldest first, by contact.
 
-    Reads only columns of the (contact_id, occurred_at, seq, type, two_way) index: a range of
-    contacts is one sequential index scan instead of a random read per event. The replay does not
-    need event ids, so each event is named by its position (`seq`).
+    Reads only columns of the (contact_id, occurred_at, seq, type, two_way) index. The replay
+    does not need event ids, so each event is named by its position (`seq`).
     """
     out: dict[int, list[Event]] = defaultdict(list)
-    rows = conn.execute(
-        text("SELECT contact_id, type, occurred_at, two_way, seq FROM events "
-             "WHERE contact_id >= :lo AND contact_id < :hi ORDER BY contact_id, occurred_at, seq"),
-        {"lo": lo, "hi": hi},
-    ).all()  # one fetchall: iterating the result would fetch row by row
-    for cid, kind, at, two_way, seq in rows:
-        if wanted is None or cid in wanted:
+    ids = sorted(set(contact_ids))
+    query = text("SELECT contact_id, type, occurred_at, two_way, seq FROM events WHERE contact_id IN :ids "
+                 "ORDER BY contact_id, occurred_at, seq").bindparams(bindparam("ids", expanding=True))
+    for i in range(0, len(ids), 5_000):  # well under either database's limit on bound parameters
+        for cid, kind, at, two_way, seq in _tuples(conn, query, {"ids": ids[i:i + 5_000]}):
             out[cid].append(Event(id=str(seq), contact_id=cid, type=kind, occurred_at=_at(at),
                                   two_way=bool(two_way)))
     return {cid: tuple(evs) for cid, evs in out.items()}

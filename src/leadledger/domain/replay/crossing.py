@@ -107,3 +107,23 @@ def hot_moments(
     bounds = np.searchsorted(owner[sure], np.arange(n_contacts + 1))
     at = micros[sure].tolist()
     return [None if unsure[k] else at[bounds[k]:bounds[k + 1]] for k in range(n_contacts)]
+
+
+def ceilings(scoring: Scoring, fits: Floats, counts: Ints, names: list[str]) -> Floats:
+    """Per contact, `rules.score_ceiling` from its events per type (row of `counts`, column per name).
+
+    Summed signal by signal in the policy's order, like `ceiling_of_counts`; a signal a contact
+    lacks adds 0.0, which leaves a float as it was: the totals are the same floats.
+    """
+    code_of = {name: i for i, name in enumerate(names)}
+    behaviour = np.zeros(len(fits), dtype=np.float64)
+    for signal in scoring.signals:
+        code = code_of.get(signal.event_type)
+        if signal.points <= 0 or code is None:
+            continue
+        seen = counts[:, code]
+        raw = signal.points * seen.astype(np.float64)
+        if signal.cap is not None:
+            raw = np.minimum(raw, signal.cap)
+        behaviour += np.where(seen > 0, raw, 0.0)
+    return fits + behaviour

@@ -26,7 +26,6 @@ from leadledger.domain.records import Event, StageChange
 from leadledger.domain.replay.history import ContactHistory, facts_at
 from leadledger.domain.replay.rules import (
     ScoreClock,
-    ceiling_of_counts,
     entry_kind,
     map_stage,
     same_judgement,
@@ -373,14 +372,13 @@ def _relevant(w: _Walk, derive: set[str]) -> set[str]:
     return out
 
 
-def _reachable(w: _Walk, derive: set[str]) -> set[str]:
+def _reachable(w: _Walk, derive: set[str], ceiling: float | None) -> set[str]:
     """Drop the score promotion when even every event undecayed could not reach the threshold."""
-    scoring, counts = w.policy.scoring, w.h.type_counts
     if "promotion" not in derive:
         return derive
-    ceiling = (score_ceiling(scoring, w.fit, w.h.events) if counts is None
-               else ceiling_of_counts(scoring, w.fit, counts))
-    return derive - {"promotion"} if ceiling < scoring.mql_threshold - 1e-6 else derive
+    if ceiling is None:
+        ceiling = score_ceiling(w.policy.scoring, w.fit, w.h.events)
+    return derive - {"promotion"} if ceiling < w.policy.scoring.mql_threshold - 1e-6 else derive
 
 
 def _hot_moments(events: Sequence[Event], scoring: Scoring, fit: float, since: datetime) -> list[datetime]:
@@ -420,12 +418,14 @@ def replay_contact(
     *,
     fit: float | None = None,
     moments: Sequence[datetime] | None = None,
+    ceiling: float | None = None,
 ) -> ContactReplay:
     """Replay one contact's recorded history under `setup.policy`, up to `until`.
 
     `fit` is the contact's `contact_fit` under the policy, when the caller already has it.
     `moments` are its `_hot_moments` under the policy, when the caller has them
     (`crossing.hot_moments`): the promotion then needs no event until a score is read.
+    `ceiling` is its `score_ceiling` under the policy, when the caller has it (`crossing.ceilings`).
     """
     p = setup.policy
     first = h.ledger[0]
@@ -437,9 +437,9 @@ def replay_contact(
     decisions, timed, derive = _plan(h, setup, until)
     derive = _relevant(w, derive)
     if derive:
-        if h.type_counts is None:
+        if ceiling is None:
             h.need_events()
-        derive = _reachable(w, derive)
+        derive = _reachable(w, derive, ceiling)
         if derive and not (moments is not None and derive == {"promotion"}):
             h.need_events()
     events, times = h.events, h.event_times

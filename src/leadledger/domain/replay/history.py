@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -59,8 +58,6 @@ class ContactHistory:
     ledger: tuple[StageChange, ...]
     events_loaded: bool = True  # False: read without its events, which a replay asks for if it needs them
     event_times: tuple[datetime, ...] = field(default=(), compare=False)
-    # how many events of each type (all of them, loaded or not): enough to rule out a promotion
-    type_counts: Mapping[str, int] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         # most histories of a replay's first pass are read without their events: no generator for them
