@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -162,7 +164,29 @@ def _promotion(
     return _Promotion(dict(zip(ids, ceiling.tolist(), strict=True)), moments)
 
 
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Pause the cycle collector while a range is replayed.
+
+    A range makes about a million short-lived objects, which reference counting frees; each
+    collection they trigger would scan the job's accounts and deals again (a sixth of the time).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _replay_chunk(conn: Connection, job: _Job, lo: int, hi: int) -> _Chunk:
+    """`_replay_range`, with the cycle collector paused."""
+    with _cycle_collector_paused():
+        return _replay_range(conn, job, lo, hi)
+
+
+def _replay_range(conn: Connection, job: _Job, lo: int, hi: int) -> _Chunk:
     """Replay the contacts with ids in [lo, hi) under both setups and tally them.
 
     The events are read once, as columns: the first pass replays every contact without `Event`
