@@ -9,6 +9,7 @@ import pytest
 
 from leadledger.domain.policy import Policy
 from leadledger.domain.records import Event, Evidence, Opportunity, StageChange
+from leadledger.domain.replay import engine
 from leadledger.domain.replay.compare import FunnelTally, same_entries
 from leadledger.domain.replay.engine import ContactReplay, ReplaySetup, replay_contact
 from leadledger.domain.replay.history import ContactHistory, DatedOpportunity, EventsNeeded, evidence_as_of
@@ -166,3 +167,50 @@ def test_a_threshold_out_of_reach_needs_no_walk_through_the_events(policies: dic
     assert score_ceiling(policies["40"].scoring, fit, h.events) >= policies["40"].scoring.mql_threshold
     setup = ReplaySetup(policies["500"], {"t60": policies["60"]})
     assert replay_contact(h, setup, E2 + 30 * DAY, fit=fit) == replay_contact(h, setup, E2 + 30 * DAY)
+
+
+def _ledger_of(version: str, *moves: tuple[str | None, str, int, str]) -> tuple[StageChange, ...]:
+    """Entries (from, to, day, actor) of contact 1, recorded by `version`."""
+    return tuple(StageChange(contact_id=1, from_stage=frm, to_stage=to, at=T0 + day * DAY, actor=actor,
+                             reason="recorded", policy_version=version) for frm, to, day, actor in moves)
+
+
+# Ledgers the walk does not take as recorded, though no rule is re-derived: the shortcut must see it.
+OFF_THE_RECORD = {
+    # back in lead at day 20, the decision on day 25 is due 25 days after entering lead: day 5
+    "a decision falls due before an earlier entry": (
+        (None, "lead", 0, "source:form_fill"), ("lead", "nurture", 10, "import"),
+        ("nurture", "lead", 20, "import"), ("lead", "disqualified", 25, "ava")),
+    # at one moment the walk applies the outcome before the decision
+    "two entries at one moment": (
+        (None, "lead", 0, "source:form_fill"), ("lead", "disqualified", 10, "ava"),
+        ("disqualified", "nurture", 10, "import")),
+    # once past MQL, the walk drops the decision that answered MQL, even if the record comes back
+    "a waiting decision is passed by": (
+        (None, "lead", 0, "source:form_fill"), ("lead", "sql", 10, "import"),
+        ("sql", "mql", 15, "import"), ("mql", "sal", 20, "ava")),
+}
+
+
+@pytest.mark.parametrize("case", OFF_THE_RECORD)
+def test_the_ledger_is_walked_where_the_walk_would_not_take_it_as_recorded(
+    policies: dict[str, Policy], case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorded = policies["60"]
+    h = replace(_history(recorded), ledger=_ledger_of(recorded.version, *OFF_THE_RECORD[case]))
+    setup = ReplaySetup(recorded, {recorded.version: recorded})
+    until = T0 + 100 * DAY
+    assert engine._follow_ledger(h, setup, until, "lead", setup.derived(recorded)) is None
+    replayed = replay_contact(h, setup, until)
+    assert not same_entries(h.ledger, replayed.changes)  # taking the ledger as recorded would be wrong
+    monkeypatch.setattr(engine, "_follow_ledger", lambda *args: None)
+    assert replay_contact(h, setup, until) == replayed
+
+
+def test_a_ledger_taken_as_recorded_keeps_its_entries(policies: dict[str, Policy]) -> None:
+    recorded = policies["60"]
+    h = _history(recorded)
+    setup = ReplaySetup(recorded, {recorded.version: recorded})
+    followed = engine._follow_ledger(h, setup, T0 + 100 * DAY, "lead", setup.derived(recorded))
+    assert followed is not None and followed == replay_contact(h, setup, T0 + 100 * DAY)
+    assert all(a is b for a, b in zip(followed.changes, h.ledger, strict=True))  # no copies

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,10 +11,14 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from leadledger.cli import app
+from leadledger.domain.replay import engine
+from leadledger.domain.replay.engine import ReplaySetup, replay_contact
+from leadledger.policyfile import parse_policy
 from leadledger.services.demo import load_demo
 from leadledger.services.replay import ReplayReport, load_replay_policy, replay_report
+from leadledger.store import replay_reads
 from leadledger.store.db import make_engine
-from leadledger.store.schema import stage_changes
+from leadledger.store.schema import policies, stage_changes
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 EXAMPLES = Path(__file__).parent.parent.parent / "docs" / "examples"
@@ -86,3 +90,27 @@ def test_the_replay_does_not_depend_on_chunks_or_worker_processes(demo: Engine) 
     assert len(steps) > 2 and steps[-1][0] == steps[-1][1]  # many chunks, every one reported
     assert split.to_dict() == one.to_dict()
     assert split.newly_flagged > 0 and split.baseline_matches_ledger
+
+
+@pytest.mark.parametrize("name", ["lead-first", str(THRESHOLD_80), "prospect-first"])
+def test_taking_the_ledger_as_recorded_is_the_walk_where_it_applies(
+    demo: Engine, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `_follow_ledger` answers for the walk when no rule is re-derived: it must give the walk's result
+    policy = load_replay_policy(name)
+    with demo.connect() as conn:
+        recorded = {r.version: parse_policy(r.yaml, r.version)
+                    for r in conn.execute(select(policies.c.version, policies.c.yaml))}
+        ids = replay_reads.id_ranges(conn, 10**9)[0]
+        histories = list(replay_reads.read_histories(conn, *ids, replay_reads.read_accounts(conn),
+                                                     replay_reads.read_opportunities(conn), with_events=True))
+    setup = ReplaySetup(policy, recorded)
+    until = max(h.ledger[-1].at for h in histories) + timedelta(days=1)
+    fast = [replay_contact(h, setup, until) for h in histories]
+    followed = sum(engine._follow_ledger(h, setup, until, r.changes[0].to_stage,
+                                         setup.derived(setup.recorder(h.ledger[-1]))) is not None
+                   for h, r in zip(histories, fast, strict=True))
+    monkeypatch.setattr(engine, "_follow_ledger", lambda *args: None)
+    walked = [replay_contact(h, setup, until) for h in histories]
+    assert fast == walked
+    assert followed > len(histories) // 3  # the shortcut is taken, for a good share of the contacts

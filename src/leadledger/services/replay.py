@@ -227,12 +227,14 @@ def _replay_range(conn: Connection, job: _Job, lo: int, hi: int) -> _Chunk:
     for h, maybe in zip(histories, results, strict=True):
         done = [r for r in maybe if r is not None]
         won = h.won_booked_at()
-        for result, tally in zip(done, chunk.tallies, strict=True):
+        was, now_flagged = (
             tally.add(result, owner=h.contact.owner, account_id=h.contact.account_id,
                       won_booked_at=won if won is not None and won < until else None)
-        if not same_entries(tuple(c for c in h.ledger if c.at < until), done[0].changes):
+            for result, tally in zip(done, chunk.tallies, strict=True)
+        )
+        ledger = h.ledger if h.ledger[-1].at < until else tuple(c for c in h.ledger if c.at < until)
+        if not same_entries(ledger, done[0].changes):
             chunk.differing += 1
-        was, now_flagged = (t.flags(r) for t, r in zip(chunk.tallies, done, strict=True))
         chunk.newly += now_flagged and not was
         chunk.no_longer += was and not now_flagged
     return chunk

@@ -27,6 +27,11 @@ def handoff_stage(policy: Policy) -> str:
     return next((s.name for s in policy.main_stages if s.owner_team == "sales"), policy.first_stage.name)
 
 
+def _month(at: datetime) -> str:
+    """YYYY-MM (strftime costs several times more, on a million entries)."""
+    return f"{at.year:04d}-{at.month:02d}"
+
+
 def _days(later: datetime, earlier: datetime) -> float:
     return round((later - earlier).total_seconds() / SECONDS_PER_DAY, 1)
 
@@ -128,40 +133,48 @@ class FunnelTally:
         owner: str | None,
         account_id: int | None,
         won_booked_at: datetime | None,
-    ) -> None:
-        """Count one contact's replayed ledger."""
-        flag, handoff = self.flag, self.handoff
-        flag_order = self.orders.get(flag, 0)
-        created = replay.changes[0].at
+    ) -> bool:
+        """Count one contact's replayed ledger; whether it flagged the contact (see `flags`)."""
+        flag, handoff, orders = self.flag, self.handoff, self.orders
+        flag_order = orders.get(flag, 0)
+        changes = replay.changes
         furthest, flagged_at = 0, None
-        for c in replay.changes:
-            order = self.orders.get(c.to_stage)
+        kept = 0
+        for i, c in enumerate(changes):
+            to_stage = c.to_stage
+            order = orders.get(to_stage)
             if order is not None:
-                furthest = max(furthest, order)
-                if order >= flag_order and flagged_at is None:
+                if order > furthest:
+                    furthest = order
+                if flagged_at is None and order >= flag_order:
                     flagged_at = c.at
-            if c.to_stage == flag:
-                self.flagged_by_month[c.at.strftime("%Y-%m")] += 1
+            if to_stage == flag:
+                self.flagged_by_month[_month(c.at)] += 1
             # a policy whose first stage is sales' (Prospect-First) hands every record over at creation
-            if c.to_stage == handoff and (c.from_stage is not None or handoff == self.first):
+            if to_stage == handoff and (c.from_stage is not None or handoff == self.first):
                 self.load[owner or "(no owner)"] += 1
-            if c.actor.startswith("rule:") and c.from_stage is not None:
-                self.automatic[f"{c.actor}→{c.to_stage}"] += 1
+            if c.actor.startswith("rule:"):
+                if c.from_stage is not None:
+                    self.automatic[f"{c.actor}→{to_stage}"] += 1
+            elif i:
+                kept += 1
         self.contacts += 1
-        self.entries += len(replay.changes)
+        self.entries += len(changes)
         self.reached[furthest] += 1
         self.shifted += replay.shifted
         self.absorbed += replay.absorbed
-        self.dropped.update(d.reason for d in replay.dropped)
-        self.kept += sum(1 for c in replay.changes[1:] if not c.actor.startswith("rule:"))
+        if replay.dropped:
+            self.dropped.update(d.reason for d in replay.dropped)
+        self.kept += kept
         if flagged_at is not None:
-            self.to_flag[_days(flagged_at, created)] += 1
+            self.to_flag[_days(flagged_at, changes[0].at)] += 1
         if account_id is not None:
             if flagged_at is not None and (account_id not in self.first_flag
                                            or flagged_at < self.first_flag[account_id]):
                 self.first_flag[account_id] = flagged_at
             if won_booked_at is not None:
                 self.won[account_id] = won_booked_at
+        return flagged_at is not None
 
     def finish(self) -> ReplayFunnel:
         """The funnel of everything added."""
@@ -203,4 +216,5 @@ def same_entries(stored: tuple[StageChange, ...], replayed: tuple[StageChange, .
     def key(c: StageChange) -> tuple[object, ...]:
         return (c.from_stage, c.to_stage, c.at, c.actor, c.reason)
 
-    return [key(c) for c in stored] == [key(c) for c in replayed]
+    return len(stored) == len(replayed) and all(
+        a is b or key(a) == key(b) for a, b in zip(stored, replayed, strict=True))
