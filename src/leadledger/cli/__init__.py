@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import typer
 
 from leadledger.cli import audit, data, models, policy, records, replay, report, reports, serve, train, users
@@ -43,4 +45,8 @@ app.add_typer(models.app, name="models")
 
 def main() -> None:
     """Console-script entry point."""
+    # What the imports built lives as long as the process: moved out of the collector's sight, it is
+    # not walked again by every full collection a command's reads trigger (~0.05 s each, several
+    # per report over a large database).
+    gc.freeze()
     app()
