@@ -11,7 +11,8 @@ from sqlalchemy import Engine, func, select
 from leadledger.services.demo import load_demo
 from leadledger.services.ingest import ingest_events
 from leadledger.store import replay_reads
-from leadledger.store.schema import contacts
+from leadledger.store.records import account_from_row, opportunity_from_row
+from leadledger.store.schema import accounts, contacts, opportunities
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -55,3 +56,18 @@ def test_event_columns_hold_every_event_in_the_rows_order(engine: Engine) -> Non
     assert counts.sum() == cols.starts[-1]
     positions = cols.positions([lo - 1, lo, int(cols.ids[-1])])
     assert positions.tolist() == [-1, 0, len(cols.ids) - 1]
+
+
+def test_accounts_and_deals_read_for_a_replay_are_the_stores_records(engine: Engine) -> None:
+    load_demo(engine, now=NOW, seed=7, scale=0.05)
+    with engine.connect() as conn:
+        found = replay_reads.read_accounts(conn)
+        deals = replay_reads.read_opportunities(conn)
+        stored = {r.id: account_from_row(r) for r in conn.execute(select(accounts))}
+        rows = list(conn.execute(select(opportunities).order_by(opportunities.c.id)))
+    assert found == stored
+    assert any(a.tech_stack for a in found.values()) and any(a.churned_at for a in found.values())
+    assert [d.record for ds in deals.values() for d in ds] == [opportunity_from_row(r, ()) for r in sorted(
+        rows, key=lambda r: (list(deals).index(r.account_id), r.id))]
+    assert all(d.created_at <= d.updated_at for ds in deals.values() for d in ds)
+    assert any(d.record.booked_at for ds in deals.values() for d in ds)

@@ -12,11 +12,10 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, TextClause, bindparam, func, select, text
 
-from leadledger.domain.records import Account, Contact, Event, Evidence, StageChange
+from leadledger.domain.records import Account, Contact, Event, Evidence, Opportunity, StageChange
 from leadledger.domain.replay.history import ContactHistory, DatedOpportunity
 from leadledger.store.db import from_db, to_db
-from leadledger.store.records import account_from_row, opportunity_from_row
-from leadledger.store.schema import accounts, contacts, opportunities
+from leadledger.store.schema import contacts
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -31,20 +30,31 @@ def _at(value: Any) -> datetime:
 
 def read_accounts(conn: Connection) -> dict[int, Account]:
     """Every account, by id (accounts are few next to contacts and events)."""
+    # plain tuples: a SQLAlchemy row read by attribute costs several times the account it becomes
+    rows = _tuples(conn, "SELECT id, name, domain, industry, employees, annual_revenue, country, tech_stack, "
+                         "owner, churned_at FROM accounts", {})
     return {
-        r.id: account_from_row(r)
-        for r in conn.execute(select(accounts))
+        aid: Account(id=aid, name=name, domain=domain, industry=industry, employees=employees,
+                     annual_revenue=revenue, country=country,
+                     tech_stack=tuple(t for t in (tech or "").split(",") if t), owner=owner,
+                     churned_at=from_db(churned))
+        for aid, name, domain, industry, employees, revenue, country, tech, owner, churned in rows
     }
 
 
 def read_opportunities(conn: Connection) -> dict[int, list[DatedOpportunity]]:
     """Every opportunity with its dates, by account id (roles are not needed to replay stages)."""
     out: dict[int, list[DatedOpportunity]] = defaultdict(list)
-    for r in conn.execute(select(opportunities).order_by(opportunities.c.id)):
-        out[r.account_id].append(
-            DatedOpportunity(record=opportunity_from_row(r, ()), created_at=_at(r.created_at),
-                             updated_at=_at(r.updated_at))
-        )
+    rows = _tuples(conn, "SELECT id, account_id, name, type, stage, amount, expected_close, signed_at, "
+                         "booked_at, lost_reason, owner, created_at, updated_at "
+                         "FROM opportunities ORDER BY id", {})
+    for (oid, account_id, name, kind, stage, amount, close, signed, booked, lost, owner, created,
+         updated) in rows:
+        record = Opportunity(id=oid, account_id=account_id, name=name, type=kind, stage=stage, amount=amount,
+                             expected_close=from_db(close), signed_at=from_db(signed),
+                             booked_at=from_db(booked), lost_reason=lost, owner=owner, roles=())
+        out[account_id].append(DatedOpportunity(record=record, created_at=_at(created),
+                                                updated_at=_at(updated)))
     return out
 
 

@@ -380,27 +380,29 @@ def _decide(w: _Walk, d: _Decision, due: datetime, clock: _LazyClock) -> bool:
     return True
 
 
-def _relevant(w: _Walk, derive: set[str]) -> set[str]:
+def _relevant(p: Policy, fit: float, source: str | None, planned: frozenset[str]) -> set[str]:
     """The re-derived rules that could ever fire for this contact (the others need no events)."""
-    p = w.policy
-    out = set(derive)
-    if p.auto_promotion is None or w.fit < p.scoring.fit_minimum:
+    if not planned:
+        return set()
+    out = set(planned)
+    if p.auto_promotion is None or fit < p.scoring.fit_minimum:
         out.discard("promotion")
     trial = p.edge_cases.trial
-    if trial is None or w.h.contact.source != trial.source or w.fit < p.scoring.fit_minimum:
+    if trial is None or source != trial.source or fit < p.scoring.fit_minimum:
         out.discard("trial")
     if p.dormancy is None:
         out.discard("dormancy")
     return out
 
 
-def _reachable(w: _Walk, derive: set[str], ceiling: float | None) -> set[str]:
+def _reachable(scoring: Scoring, fit: float, h: ContactHistory, derive: set[str],
+               ceiling: float | None) -> set[str]:
     """Drop the score promotion when even every event undecayed could not reach the threshold."""
     if "promotion" not in derive:
         return derive
     if ceiling is None:
-        ceiling = score_ceiling(w.policy.scoring, w.fit, w.h.events)
-    return derive - {"promotion"} if ceiling < w.policy.scoring.mql_threshold - 1e-6 else derive
+        ceiling = score_ceiling(scoring, fit, h.events)
+    return derive - {"promotion"} if ceiling < scoring.mql_threshold - 1e-6 else derive
 
 
 def _hot_moments(events: Sequence[Event], scoring: Scoring, fit: float, since: datetime) -> list[datetime]:
@@ -510,18 +512,19 @@ def replay_contact(
     first = h.ledger[0]
     rec = setup.recorder(first)
     fit = contact_fit(h, p) if fit is None else fit
-    translate = rec is None or rec.framework != p.framework
-    w = _Walk(h, setup, fit, translate, _start_stage(first, setup), first.at)
+    start = _start_stage(first, setup)
     planned = setup.derived(setup.recorder(h.ledger[-1]))  # the rules in force now decide what is re-derived
-    derive = _relevant(w, set(planned))
+    derive = _relevant(p, fit, h.contact.source, planned)
     if derive:
         if ceiling is None:
             h.need_events()
-        derive = _reachable(w, derive, ceiling)
+        derive = _reachable(p.scoring, fit, h, derive, ceiling)
         if derive and not (moments is not None and derive == {"promotion"}):
             h.need_events()
-    elif (followed := _follow_ledger(h, setup, until, w.stage, planned)) is not None:
+    if not derive and (followed := _follow_ledger(h, setup, until, start, planned)) is not None:
         return followed
+    translate = rec is None or rec.framework != p.framework
+    w = _Walk(h, setup, fit, translate, start, first.at)
     w.changes.append(_restamped(first, first.from_stage, w.stage, first.at, first.evidence, p.version))
     decisions, timed = _plan(h, setup, until, planned)
     events, times = h.events, h.event_times
