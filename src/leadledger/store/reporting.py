@@ -240,8 +240,11 @@ def sla_counts(
     # The hours to the first two-way event at or after entry, from inside the lookup: walking the
     # contact's events in time order stops at the first one (a min() would read them all), and the
     # lookup is written once, so nothing has to be materialized for it to run once per entry.
+    seconds = sql.seconds(ev.occurred_at, sc.c.at)
+    # SQLite's two-argument max() computes the seconds once, non_negative's CASE twice (-8 % here).
+    at_least_zero = non_negative(seconds) if sql.pg else func.max(seconds, 0)
     hours = (
-        select((non_negative(sql.seconds(ev.occurred_at, sc.c.at)) + 3599) // 3600)
+        select((at_least_zero + 3599) // 3600)
         .where(ev.contact_id == sc.c.contact_id, ev.two_way.is_(True), ev.occurred_at >= sc.c.at)
         .order_by(ev.occurred_at)
         .limit(1)
@@ -252,9 +255,11 @@ def sla_counts(
         overdue = sc.c.at < sql.ts(now - timedelta(hours=sla_hours))
         # One integer per entry (grouping one column sorts a fifth faster than three): the hours to
         # the touch, or PENDING / OVERDUE when there has been none yet.
-        key = func.coalesce(hours, case((overdue, OVERDUE), else_=PENDING))
-        rows = conn.execute(
-            select(key, func.count()).where(sc.c.to_stage == stage, sql.within(sc.c.at, window)).group_by(key)
+        key = func.coalesce(hours, case((overdue, OVERDUE), else_=PENDING)).label("touch_key")
+        rows = conn.execute(  # grouped by its label, not by the lookup written out a second time
+            select(key, func.count())
+            .where(sc.c.to_stage == stage, sql.within(sc.c.at, window))
+            .group_by("touch_key")
         )
         for k, n in rows.all():
             hours_to_touch = None if k < 0 else int(k)
