@@ -16,6 +16,7 @@ figures to record; `--steps` picks which run.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -101,6 +102,7 @@ def run_step(name: str, db: str) -> None:
     from leadledger.store.db import make_engine
 
     engine = make_engine(db)
+    gc.freeze()  # as `leadledger`'s entry point does after its imports (src/leadledger/cli/__init__.py)
     t = time.perf_counter()
     result = (prepare if name == "prepare" else STEPS[name])(engine)
     seconds = time.perf_counter() - t
