@@ -86,7 +86,7 @@ class _Job:
     opportunities: dict[int, list[DatedOpportunity]]
     until: datetime
     created: tuple[datetime, datetime]
-    with_events: bool  # read every contact's events up front (a policy re-derives or re-judges)
+    with_events: bool  # a policy re-derives or re-judges: replays may need the events
     same_fit: bool  # both policies score fit alike: a contact's fit is computed once
 
 
@@ -205,9 +205,7 @@ def _replay_range(conn: Connection, job: _Job, lo: int, hi: int) -> _Chunk:
         cols = replay_reads.read_event_columns(conn, lo, hi)
         ids = [h.contact.id for h in histories]
         positions = cols.positions(ids)
-        per_type = cols.counts()
-        counts = np.where((positions >= 0)[:, None], per_type[np.maximum(positions, 0)], 0) if len(per_type) \
-            else np.zeros((len(ids), len(cols.names)), dtype=np.int64)
+        counts = cols.counts(positions)
         since = np.array([replay_reads.epoch_micros(h.ledger[0].at) for h in histories], dtype=np.int64)
         for k, setup in enumerate(setups):
             if promoting[k]:

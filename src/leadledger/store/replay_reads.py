@@ -165,11 +165,15 @@ class EventColumns:
         found = len(self.ids) > 0 and self.ids[at] == wanted
         return np.where(found, at, -1)
 
-    def counts(self) -> Ints:
-        """Events per contact (row of `ids`) and type (column of `names`)."""
+    def counts(self, positions: Ints) -> Ints:
+        """Events per type (column of `names`) of the contacts at `positions` (zeros for -1)."""
         owner = np.repeat(np.arange(len(self.ids)), np.diff(self.starts))
         width = len(self.names)
-        return np.bincount(owner * width + self.codes, minlength=len(self.ids) * width).reshape(-1, width)
+        flat = np.bincount(owner * width + self.codes, minlength=len(self.ids) * width)
+        out = np.zeros((len(positions), width), dtype=np.int64)
+        found = positions >= 0
+        out[found] = flat.reshape(-1, width)[positions[found]]
+        return out
 
 
 def epoch_micros(at: datetime) -> int:
