@@ -7,7 +7,8 @@ The copy gets a realistic year of funnel history first (`analytics_data.py`: led
 evidence, deals, spend, planted flaws), written around the application, so `leadledger init` then
 upgrades its schema and counts the funnel summary from the ledger (timed as `prepare`). Later runs
 reuse it (`--fresh` rebuilds it). Each step runs in its own process, `--repeat` times, so its peak
-memory (VmHWM) is its own; results go to bench/results/analytics-<contacts>.json.
+memory (VmHWM) is its own; results go to bench/results/analytics-<contacts>.json, where the steps
+that ran replace their earlier entries and the others' stay.
 
 A step is one function registered with `@step("name")` that takes the engine and returns a few
 figures to record; `--steps` picks which run.
@@ -167,7 +168,25 @@ def main() -> None:
     }
     print(json.dumps(summary, indent=2))
     out = Path(__file__).parent / "results" / f"analytics-{data['contacts']}.json"
-    out.write_text(json.dumps(summary, indent=2) + "\n")
+    out.write_text(json.dumps(merged(out, summary), indent=2) + "\n")
+
+
+def merged(out: Path, summary: dict[str, Any]) -> dict[str, Any]:
+    """`summary` with the steps it did not run kept from the results already in `out`.
+
+    A run of some steps (`--steps funnel`) replaces those steps' entries only: the others were
+    measured by earlier runs and stay, in their order, with the new steps after them.
+    """
+    if not out.exists():
+        return summary
+    new = {r["step"]: r for r in summary["steps"]}
+    steps = []
+    for r in json.loads(out.read_text()).get("steps", []):
+        if r["step"] not in new:
+            steps.append(r)
+        elif new[r["step"]] not in steps:  # the new entry takes the old one's place
+            steps.append(new[r["step"]])
+    return {**summary, "steps": steps + [r for r in new.values() if r not in steps]}
 
 
 if __name__ == "__main__":
