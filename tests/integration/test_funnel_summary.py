@@ -1,13 +1,19 @@
-"""The funnel summary stays equal to a rebuild from the ledger, and its counts equal the ledger's."""
+"""The funnel summary stays equal to a rebuild from the ledger, and its counts equal the ledger's.
+
+Its month rows are checked against its day rows (each the sum of its month's) and read for every
+window that holds a whole month.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 
 from leadledger.services import contacts as svc
@@ -18,8 +24,8 @@ from leadledger.services.setup import init_database
 from leadledger.services.sweep import sweep
 from leadledger.store import funnel_reads, funnel_summary, reporting
 from leadledger.store.dialect import Window
+from leadledger.store.funnel_summary import KEPT
 from leadledger.store.policies import load_active_policy
-from leadledger.store.schema import funnel_journeys, funnel_periods, funnel_reaches, funnel_stays
 from tests.builders import add_account, add_contact
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -44,11 +50,19 @@ def _contacts_csv(path: Path) -> Path:
 
 
 def _dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every summary row, by day and by month; each month row must be the sum of its day rows."""
     with engine.connect() as c:
-        return {
+        rows = {
             t.name: sorted(tuple(r) for r in c.execute(select(t)))
-            for t in (funnel_journeys, funnel_reaches, funnel_periods, funnel_stays)
+            for kept in KEPT
+            for t in (kept.by_day, kept.by_month)
         }
+    for kept in KEPT:
+        months: Counter[tuple[Any, ...]] = Counter()
+        for day, *key, n in rows[kept.by_day.name]:
+            months[(day[:7], *key)] += n
+        assert sorted((*k, n) for k, n in months.items()) == rows[kept.by_month.name], kept.by_month.name
+    return rows
 
 
 def _history(engine: Engine, tmp_path: Path) -> None:
@@ -77,6 +91,14 @@ WINDOWS: list[Window] = [
     (NOW.replace(hour=5), NOW),  # inside one day
     (None, NOW - timedelta(days=10, hours=3)),
     (NOW + timedelta(days=1), None),
+    # whole months between partial ones, bounds with microseconds, a month's last and first instants
+    (datetime(2026, 3, 14, 23, 59, 59, 999999, tzinfo=UTC), datetime(2026, 5, 20, 0, 0, 0, 1, tzinfo=UTC)),
+    (datetime(2026, 2, 28, 23, 59, 59, 999999, tzinfo=UTC), datetime(2026, 5, 1, 0, 0, 0, 1, tzinfo=UTC)),
+    (datetime(2026, 3, 1, 0, 0, 0, 1, tzinfo=UTC), datetime(2026, 5, 31, 23, 59, 59, 999999, tzinfo=UTC)),
+    (datetime(2026, 5, 19, 23, 59, 59, 999999, tzinfo=UTC), NOW + timedelta(days=40)),  # June by month
+    (datetime(2026, 3, 14, 23, 59, 59, 999999, tzinfo=UTC), NOW + timedelta(days=1, microseconds=1)),
+    (datetime(2026, 3, 1, tzinfo=UTC), None),
+    (None, datetime(2026, 5, 1, tzinfo=UTC)),
 ]
 
 
@@ -100,9 +122,27 @@ def test_summary_equals_a_rebuild_after_imports_moves_and_sweeps(engine: Engine,
         assert funnel_summary.is_fresh(c, load_active_policy(c))
     kept = _dump(engine)
     assert kept["funnel_stays"] and kept["funnel_reaches"]
+    assert kept["funnel_stays_monthly"] and kept["funnel_reaches_monthly"]
     with engine.begin() as c:
         funnel_summary.rebuild(c, load_active_policy(c))
     assert _dump(engine) == kept
+    _same_counts(engine)
+
+
+def test_migration_0008_sums_the_day_rows_into_month_rows(engine: Engine, tmp_path: Path) -> None:
+    from alembic import command
+
+    from leadledger.store import db
+
+    _history(engine, tmp_path)
+    kept = _dump(engine)
+    command.downgrade(db.alembic_config(engine), "0007")
+    with engine.connect() as c:
+        assert not any(c.dialect.has_table(c, kept.by_month.name) for kept in KEPT)
+    init_database(engine, model="lead-first", now=NOW)  # `leadledger init` upgrades: 0008 fills them
+    assert _dump(engine) == kept
+    with engine.connect() as c:
+        assert funnel_summary.is_fresh(c, load_active_policy(c))
     _same_counts(engine)
 
 
@@ -140,3 +180,21 @@ def test_a_policy_with_other_main_stages_recounts_the_summary(
         assert funnel_summary.is_fresh(c, load_active_policy(c))
         assert c.execute(text("SELECT count(*) FROM funnel_journeys")).scalar_one() > 0
     _same_counts(engine)
+
+
+def _inside(key: str, a: str | None, b: str | None) -> bool:
+    return (a is None or key >= a) and (b is None or key < b)
+
+
+@given(st.dates(min_value=date(2024, 1, 1), max_value=date(2027, 12, 31)),
+       st.integers(min_value=1, max_value=800), st.booleans(), st.booleans())
+def test_whole_days_split_into_whole_months_and_the_days_around_them(
+    first: date, length: int, bounded_below: bool, bounded_above: bool
+) -> None:
+    lo = first.isoformat() if bounded_below else None
+    hi = (first + timedelta(days=length)).isoformat() if bounded_above else None
+    horizon = [(date(2023, 12, 1) + timedelta(days=i)).isoformat() for i in range(365 * 5)]
+    got: list[str] = []
+    for months, (a, b) in funnel_reads.by_month((lo, hi)):
+        got += [d for d in horizon if _inside(d[:7] if months else d, a, b)]
+    assert sorted(got) == [d for d in horizon if _inside(d, lo, hi)]  # every day once, none outside

@@ -2,7 +2,9 @@
 
 A window [start, end) splits into whole UTC days, read from the summary tables, and at most two
 partial days (a start or end that is not midnight: `end` is usually now), counted exactly from the
-ledger entries and contacts of those hours. The result equals `store.reporting`'s counts.
+ledger entries and contacts of those hours. The whole days that make up whole calendar months are
+read from the month rows (the sums of those days' rows), the others from the day rows. The result
+equals `store.reporting`'s counts.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, or_, select, union
+from sqlalchemy import Connection, Select, Table, func, or_, select, union
 
 from leadledger.domain.followup import StayCount
 from leadledger.domain.funnel import FunnelCounts, JourneyCount, PeriodCount, ReachCount
@@ -23,13 +25,19 @@ from leadledger.store.funnel_summary import is_fresh, main_stages
 from leadledger.store.schema import (
     contacts,
     funnel_journeys,
+    funnel_journeys_monthly,
     funnel_periods,
+    funnel_periods_monthly,
     funnel_reaches,
+    funnel_reaches_monthly,
     funnel_stays,
+    funnel_stays_monthly,
     stage_changes,
 )
 
 Day = str  # YYYY-MM-DD
+Month = str  # YYYY-MM
+Range = tuple[str | None, str | None]  # [first, last) of days or months; None: unbounded
 
 
 def _midnight(at: datetime) -> datetime:
@@ -86,25 +94,74 @@ class _Tally:
         )
 
 
-def _in_days(col: Any, days: tuple[Day | None, Day | None]) -> Any:
-    lo, hi = days
+def _in(col: Any, keys: Range) -> Any:
+    lo, hi = keys
     conds = [col >= lo] if lo else []
     return [*conds, col < hi] if hi else conds
 
 
-def _summary(tally: _Tally, conn: Connection, days: tuple[Day | None, Day | None]) -> None:
+def _next_month(month: Month) -> Month | None:
+    """The month after `month`, None after December 9999 (no date has it)."""
+    year, m = int(month[:4]), int(month[5:7])
+    return None if (year, m) == (9999, 12) else f"{year + m // 12:04d}-{m % 12 + 1:02d}"
+
+
+def by_month(days: tuple[Day | None, Day | None]) -> list[tuple[bool, Range]]:
+    """Whole days [first, last) as (by month?, range) pieces in order: the whole calendar months
+    among them as one range of months, the days before and after those as ranges of days."""
+    lo, hi = days
+    first: Month | None = None
+    if lo is not None:
+        first = lo[:7] if lo.endswith("-01") else _next_month(lo[:7])
+        if first is None:
+            return [(False, days)]
+    last = hi[:7] if hi is not None else None
+    if first is not None and last is not None and first >= last:
+        return [(False, days)]
+    pieces: list[tuple[bool, Range]] = []
+    if lo is not None and first is not None and lo < f"{first}-01":
+        pieces.append((False, (lo, f"{first}-01")))
+    pieces.append((True, (first, last)))
+    if hi is not None and last is not None and f"{last}-01" < hi:
+        pieces.append((False, (f"{last}-01", hi)))
+    return pieces
+
+
+def _days(tally: _Tally, conn: Connection, days: Range) -> None:
+    """Whole days from the day rows, folded into months."""
     month = func.substr
     j, r, p, s = funnel_journeys.c, funnel_reaches.c, funnel_periods.c, funnel_stays.c
     jk = (month(j.day, 1, 7), j.source, j.stage, j.furthest)
     rk = (month(r.day, 1, 7), r.stage, r.days)
     pk = (month(p.day, 1, 7), p.stage)
     tally.add(conn, [
-        (tally.journeys, select(*jk, func.sum(j.contacts)).where(*_in_days(j.day, days)).group_by(*jk)),
-        (tally.reaches, select(*rk, func.sum(r.contacts)).where(*_in_days(r.day, days)).group_by(*rk)),
-        (tally.periods, select(*pk, func.sum(p.contacts)).where(*_in_days(p.day, days)).group_by(*pk)),
-        (tally.stays, select(s.stage, s.hours, func.sum(s.stays)).where(*_in_days(s.day, days))
+        (tally.journeys, select(*jk, func.sum(j.contacts)).where(*_in(j.day, days)).group_by(*jk)),
+        (tally.reaches, select(*rk, func.sum(r.contacts)).where(*_in(r.day, days)).group_by(*rk)),
+        (tally.periods, select(*pk, func.sum(p.contacts)).where(*_in(p.day, days)).group_by(*pk)),
+        (tally.stays, select(s.stage, s.hours, func.sum(s.stays)).where(*_in(s.day, days))
          .group_by(s.stage, s.hours)),
     ])
+
+
+def _months(tally: _Tally, conn: Connection, months: Range) -> None:
+    """Whole months from the month rows (one row per key and month: nothing left to group)."""
+
+    def rows(t: Table) -> Select[Any]:  # month, keys…, count
+        return select(*t.c).where(*_in(t.c.month, months))
+
+    s = funnel_stays_monthly.c
+    tally.add(conn, [
+        (tally.journeys, rows(funnel_journeys_monthly)),
+        (tally.reaches, rows(funnel_reaches_monthly)),
+        (tally.periods, rows(funnel_periods_monthly)),
+        (tally.stays, select(s.stage, s.hours, func.sum(s.stays)).where(*_in(s.month, months))
+         .group_by(s.stage, s.hours)),
+    ])
+
+
+def _summary(tally: _Tally, conn: Connection, days: tuple[Day | None, Day | None]) -> None:
+    for months, keys in by_month(days):
+        (_months if months else _days)(tally, conn, keys)
 
 
 def _partial(tally: _Tally, conn: Connection, policy: Policy, piece: Window) -> None:

@@ -3,10 +3,12 @@
 Grouping two million ledger entries on every `leadledger funnel` costs tens of seconds at a million
 contacts. The summary tables hold the same counts `store.reporting` computes from the ledger, per
 UTC day: journeys and days-to-reach by creation day, first reaches by reach day, completed stays by
-start day. They are the sum of every contact's contribution, so a write that touches some contacts
+start day; and the same counts per UTC month (`*_monthly`), each month row the sum of its month's
+day rows. They are the sum of every contact's contribution, so a write that touches some contacts
 subtracts their contributions first and adds them back after (`Maintenance`, used by
-`record_stage_changes` and the contact import). A report reads a window's whole days from the
-summary and its partial first and last days from the ledger (`funnel_reads`).
+`record_stage_changes` and the contact import), by day and by month alike. A report reads a
+window's whole months from the month rows, its other whole days from the day rows and its partial
+first and last days from the ledger (`funnel_reads`).
 
 The summary records the main stages it counts under and the highest contact and ledger ids it has
 seen. A write that went around it, or a policy with other main stages, leaves it stale: reports
@@ -19,9 +21,10 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, column, delete, func, select, table, true
+from sqlalchemy import Connection, Integer, Select, Table, column, delete, func, select, table, true
 from sqlalchemy.dialects import postgresql, sqlite
 
 from leadledger.domain.policy import Policy
@@ -32,9 +35,13 @@ from leadledger.store.dialect import Dialect, Window
 from leadledger.store.schema import (
     contacts,
     funnel_journeys,
+    funnel_journeys_monthly,
     funnel_periods,
+    funnel_periods_monthly,
     funnel_reaches,
+    funnel_reaches_monthly,
     funnel_stays,
+    funnel_stays_monthly,
     meta,
     stage_changes,
 )
@@ -78,46 +85,89 @@ def is_fresh(conn: Connection, policy: Policy) -> bool:
     return fresh_stages(conn) == main_stages(policy)
 
 
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """One count the summary keeps per day and per month: the two tables, their keys, the count."""
+
+    by_day: Table
+    by_month: Table
+    keys: tuple[str, ...]  # after the day (or month)
+    value: str
+
+
+JOURNEYS = Kept(funnel_journeys, funnel_journeys_monthly, ("source", "stage", "furthest"), "contacts")
+REACHES = Kept(funnel_reaches, funnel_reaches_monthly, ("stage", "days"), "contacts")
+PERIODS = Kept(funnel_periods, funnel_periods_monthly, ("stage",), "contacts")
+STAYS = Kept(funnel_stays, funnel_stays_monthly, ("stage", "hours"), "stays")
+KEPT = (JOURNEYS, REACHES, PERIODS, STAYS)
+
 Counted = Select[Any] | Counter[Any]
+DELTA = "funnel_delta"
 
 
-def _upsert(conn: Connection, target: Any, keys: Sequence[str], value: str, rows: Counted, sign: int) -> None:
-    """Add `sign` × the counted `rows` (keys…, count; or a Counter by key) into `target`, drop zeros."""
+def _upsert_into(
+    conn: Connection, target: Table, keys: Sequence[str], value: str, rows: Select[Any] | list[dict[str, Any]]
+) -> None:
+    """Add the rows (keys…, count: a select, or parameter dicts) into `target`, then drop zeros."""
     make = postgresql.insert if is_postgres(conn) else sqlite.insert
-    if isinstance(rows, Counter):
-        if not rows:
-            return
+    if isinstance(rows, list):
         ins = make(target)
-        params = [{**dict(zip(keys, key, strict=True)), value: sign * n} for key, n in rows.items()]
         conn.execute(ins.on_conflict_do_update(
-            index_elements=list(keys), set_={value: target.c[value] + ins.excluded[value]}), params)
+            index_elements=list(keys), set_={value: target.c[value] + ins.excluded[value]}), rows)
     else:
-        src = rows.subquery()
         # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT, or it reads ON as a join's.
-        counted = select(*src.c[: len(keys)], src.c[len(keys)] * sign).where(true())
-        ins = make(target).from_select([*keys, value], counted)
+        ins = make(target).from_select([*keys, value], rows.where(true()))
         added = {value: target.c[value] + ins.excluded[value]}
         conn.execute(ins.on_conflict_do_update(index_elements=list(keys), set_=added))
     conn.execute(delete(target).where(target.c[value] == 0))
 
 
+def _upsert(conn: Connection, kept: Kept, rows: Counted, sign: int) -> None:
+    """Add `sign` × the counted rows (day, keys…, count; or a Counter by key) by day and by month.
+
+    The month rows get the same delta as the day rows, summed per month, so each stays the sum of
+    its month's day rows.
+    """
+    day_keys, month_keys = ("day", *kept.keys), ("month", *kept.keys)
+    if isinstance(rows, Counter):
+        if not rows:
+            return
+        months: Counter[Any] = Counter()
+        for key, n in rows.items():
+            months[(key[0][:7], *key[1:])] += n
+        for target, keys, counted in ((kept.by_day, day_keys, rows), (kept.by_month, month_keys, months)):
+            params = [{**dict(zip(keys, k, strict=True)), kept.value: sign * n} for k, n in counted.items()]
+            _upsert_into(conn, target, keys, kept.value, params)
+        return
+    # The delta is counted once, into a temporary table, and added from there to both tables.
+    types = [(k, "INTEGER" if isinstance(kept.by_day.c[k].type, Integer) else "TEXT") for k in day_keys]
+    create_temp_table(conn, DELTA, [*types, ("n", "INTEGER")])
+    delta = table(DELTA, *[column(k) for k in (*day_keys, "n")])
+    src = rows.subquery()
+    signed = select(*src.c[: len(day_keys)], src.c[len(day_keys)] * sign)
+    conn.execute(delta.insert().from_select([*day_keys, "n"], signed))
+    d = delta.c
+    _upsert_into(conn, kept.by_day, day_keys, kept.value, select(*[d[k] for k in day_keys], d.n))
+    month = func.substr(d.day, 1, 7)
+    rest = [d[k] for k in kept.keys]
+    _upsert_into(conn, kept.by_month, month_keys, kept.value,
+                 select(month, *rest, func.sum(d.n)).group_by(month, *rest))
+
+
 def _apply(conn: Connection, stages: Sequence[str], ids: Select[Any] | None, sign: int) -> None:
     """Add (+1) or subtract (-1) the contributions of contacts `ids` (everyone if None)."""
     j = funnel_sql.journeys(conn, stages, ids)
-    _upsert(conn, funnel_journeys, ("day", "source", "stage", "furthest"), "contacts",
-            funnel_sql.journey_rows(conn, j, NO_WINDOW), sign)
-    _upsert(conn, funnel_reaches, ("day", "stage", "days"), "contacts",
-            funnel_sql.reach_rows(conn, j, stages, NO_WINDOW), sign)
-    _upsert(conn, funnel_periods, ("day", "stage"), "contacts",
-            funnel_sql.period_rows(conn, j, stages, NO_WINDOW), sign)
-    _upsert(conn, funnel_stays, ("day", "stage", "hours"), "stays",
-            funnel_sql.stay_rows(conn, ids, NO_WINDOW), sign)
+    _upsert(conn, JOURNEYS, funnel_sql.journey_rows(conn, j, NO_WINDOW), sign)
+    _upsert(conn, REACHES, funnel_sql.reach_rows(conn, j, stages, NO_WINDOW), sign)
+    _upsert(conn, PERIODS, funnel_sql.period_rows(conn, j, stages, NO_WINDOW), sign)
+    _upsert(conn, STAYS, funnel_sql.stay_rows(conn, ids, NO_WINDOW), sign)
 
 
 def rebuild(conn: Connection, policy: Policy) -> None:
     """Count the summary afresh from the ledger under `policy`'s main stages."""
-    for t in (funnel_journeys, funnel_reaches, funnel_periods, funnel_stays):
-        conn.execute(delete(t))
+    for kept in KEPT:
+        conn.execute(delete(kept.by_day))
+        conn.execute(delete(kept.by_month))
     stages = main_stages(policy)
     _apply(conn, stages, None, 1)
     _save(conn, stages)
@@ -170,9 +220,9 @@ class Maintenance:
             for name in reached:
                 reaches[on, name, 0] += n
                 periods[on, name] += n
-        _upsert(self.conn, funnel_journeys, ("day", "source", "stage", "furthest"), "contacts", journeys, 1)
-        _upsert(self.conn, funnel_reaches, ("day", "stage", "days"), "contacts", reaches, 1)
-        _upsert(self.conn, funnel_periods, ("day", "stage"), "contacts", periods, 1)
+        _upsert(self.conn, JOURNEYS, journeys, 1)
+        _upsert(self.conn, REACHES, reaches, 1)
+        _upsert(self.conn, PERIODS, periods, 1)
 
     def finish(self) -> None:
         """Record that the summary has seen every contact and ledger entry written so far."""

@@ -254,6 +254,45 @@ funnel_stays = Table(
     Column("stays", Integer, nullable=False),
 )
 
+# The same counts per calendar month (YYYY-MM, UTC): each row is the sum of its month's day rows,
+# written by the same upkeep, so a report reads a window's whole months here and its other days
+# from the tables above.
+funnel_journeys_monthly = Table(
+    "funnel_journeys_monthly",
+    metadata,
+    Column("month", String(7), primary_key=True),  # creation month
+    Column("source", String(51), primary_key=True),
+    Column("stage", String(50), primary_key=True),
+    Column("furthest", String(50), primary_key=True),
+    Column("contacts", Integer, nullable=False),
+)
+
+funnel_reaches_monthly = Table(
+    "funnel_reaches_monthly",
+    metadata,
+    Column("month", String(7), primary_key=True),  # creation month
+    Column("stage", String(50), primary_key=True),
+    Column("days", Integer, primary_key=True),
+    Column("contacts", Integer, nullable=False),
+)
+
+funnel_periods_monthly = Table(
+    "funnel_periods_monthly",
+    metadata,
+    Column("month", String(7), primary_key=True),  # month of the first reach
+    Column("stage", String(50), primary_key=True),
+    Column("contacts", Integer, nullable=False),
+)
+
+funnel_stays_monthly = Table(
+    "funnel_stays_monthly",
+    metadata,
+    Column("month", String(7), primary_key=True),  # month the stay began
+    Column("stage", String(50), primary_key=True),
+    Column("hours", Integer, primary_key=True),
+    Column("stays", Integer, nullable=False),
+)
+
 # Predictive models trained on the ledger: one row per version, at most one active.
 predictive_models = Table(
     "predictive_models",
