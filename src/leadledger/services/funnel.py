@@ -148,9 +148,9 @@ def funnel_report(
             policy = load_active_policy(conn)
         sla = read(reporting.sla_counts, policy, now, window)
         customer_accounts = read(reporting.customer_accounts_by_source, policy, window)
-        counts_and_stays = read(_counts, policy, window)
         rejections = read(reporting.rejection_counts, policy, window)
         committee = read(reporting.committee_counts, policy)
+        counts_and_stays = read(_counts, policy, window)  # whole months from the month rows: short
         counts, stays = counts_and_stays.result()
         cohorts = cohort_funnels(counts, policy)
         return FunnelReport(
