@@ -101,14 +101,13 @@ PERIODS = Kept(funnel_periods, funnel_periods_monthly, ("stage",), "contacts")
 STAYS = Kept(funnel_stays, funnel_stays_monthly, ("stage", "hours"), "stays")
 KEPT = (JOURNEYS, REACHES, PERIODS, STAYS)
 
-Counted = Select[Any] | Counter[Any]
 DELTA = "funnel_delta"
 
 
 def _upsert_into(
     conn: Connection, target: Table, keys: Sequence[str], value: str, rows: Select[Any] | list[dict[str, Any]]
 ) -> None:
-    """Add the rows (keys…, count: a select, or parameter dicts) into `target`, then drop zeros."""
+    """Add the rows (keys…, count: a select, or parameter dicts) into `target`."""
     make = postgresql.insert if is_postgres(conn) else sqlite.insert
     if isinstance(rows, list):
         ins = make(target)
@@ -119,27 +118,15 @@ def _upsert_into(
         ins = make(target).from_select([*keys, value], rows.where(true()))
         added = {value: target.c[value] + ins.excluded[value]}
         conn.execute(ins.on_conflict_do_update(index_elements=list(keys), set_=added))
-    conn.execute(delete(target).where(target.c[value] == 0))
 
 
-def _upsert(conn: Connection, kept: Kept, rows: Counted, sign: int) -> None:
-    """Add `sign` × the counted rows (day, keys…, count; or a Counter by key) by day and by month.
+def _upsert(conn: Connection, kept: Kept, rows: Select[Any], sign: int) -> None:
+    """Add `sign` × the counted rows (day, keys…, count) by day and by month, then drop zeros.
 
-    The month rows get the same delta as the day rows, summed per month, so each stays the sum of
-    its month's day rows.
+    The delta is counted once, into a temporary table, and added from there to the day rows and,
+    summed per month, to the month rows, so each month row stays the sum of its day rows.
     """
     day_keys, month_keys = ("day", *kept.keys), ("month", *kept.keys)
-    if isinstance(rows, Counter):
-        if not rows:
-            return
-        months: Counter[Any] = Counter()
-        for key, n in rows.items():
-            months[(key[0][:7], *key[1:])] += n
-        for target, keys, counted in ((kept.by_day, day_keys, rows), (kept.by_month, month_keys, months)):
-            params = [{**dict(zip(keys, k, strict=True)), kept.value: sign * n} for k, n in counted.items()]
-            _upsert_into(conn, target, keys, kept.value, params)
-        return
-    # The delta is counted once, into a temporary table, and added from there to both tables.
     types = [(k, "INTEGER" if isinstance(kept.by_day.c[k].type, Integer) else "TEXT") for k in day_keys]
     create_temp_table(conn, DELTA, [*types, ("n", "INTEGER")])
     delta = table(DELTA, *[column(k) for k in (*day_keys, "n")])
@@ -147,11 +134,26 @@ def _upsert(conn: Connection, kept: Kept, rows: Counted, sign: int) -> None:
     signed = select(*src.c[: len(day_keys)], src.c[len(day_keys)] * sign)
     conn.execute(delta.insert().from_select([*day_keys, "n"], signed))
     d = delta.c
+    month = [func.substr(d.day, 1, 7), *[d[k] for k in kept.keys]]
     _upsert_into(conn, kept.by_day, day_keys, kept.value, select(*[d[k] for k in day_keys], d.n))
-    month = func.substr(d.day, 1, 7)
-    rest = [d[k] for k in kept.keys]
-    _upsert_into(conn, kept.by_month, month_keys, kept.value,
-                 select(month, *rest, func.sum(d.n)).group_by(month, *rest))
+    _upsert_into(conn, kept.by_month, month_keys, kept.value, select(*month, func.sum(d.n)).group_by(*month))
+    for target in (kept.by_day, kept.by_month):
+        conn.execute(delete(target).where(target.c[kept.value] == 0))
+
+
+def _add(conn: Connection, kept: Kept, rows: Counter[Any]) -> None:
+    """Add counts by key (day, keys…) to the day rows and, summed per month, to the month rows.
+
+    The counts are positive, so no row comes to zero.
+    """
+    months: Counter[Any] = Counter()
+    for key, n in rows.items():
+        months[(key[0][:7], *key[1:])] += n
+    for target, keys, counted in ((kept.by_day, ("day", *kept.keys), rows),
+                                  (kept.by_month, ("month", *kept.keys), months)):
+        if counted:
+            params = [{**dict(zip(keys, k, strict=True)), kept.value: n} for k, n in counted.items()]
+            _upsert_into(conn, target, keys, kept.value, params)
 
 
 def _apply(conn: Connection, stages: Sequence[str], ids: Select[Any] | None, sign: int) -> None:
@@ -220,9 +222,9 @@ class Maintenance:
             for name in reached:
                 reaches[on, name, 0] += n
                 periods[on, name] += n
-        _upsert(self.conn, JOURNEYS, journeys, 1)
-        _upsert(self.conn, REACHES, reaches, 1)
-        _upsert(self.conn, PERIODS, periods, 1)
+        _add(self.conn, JOURNEYS, journeys)
+        _add(self.conn, REACHES, reaches)
+        _add(self.conn, PERIODS, periods)
 
     def finish(self) -> None:
         """Record that the summary has seen every contact and ledger entry written so far."""
