@@ -107,8 +107,11 @@ def _next_month(month: Month) -> Month | None:
 
 
 def by_month(days: tuple[Day | None, Day | None]) -> list[tuple[bool, Range]]:
-    """Whole days [first, last) as (by month?, range) pieces in order: the whole calendar months
-    among them as one range of months, the days before and after those as ranges of days."""
+    """Whole days [first, last) as ordered (by month?, range) pieces: days, whole months, days.
+
+    The whole calendar months among the days are one range of months; the days before and after
+    them (a window that starts or ends mid-month) are ranges of days, each only if not empty.
+    """
     lo, hi = days
     first: Month | None = None
     if lo is not None:
